@@ -1,0 +1,97 @@
+"""An archive directory in use by one run: lock, index, raw captures, and publishing Markdown.
+
+The crawl's pipelines and `cumt-archive regenerate` both publish through
+`Archive.publish`, so both write the same bytes for the same page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .model import Article, Media
+from .profile import Profile
+from .render import LAYOUTS, MEDIA_LINKS, RenderOptions, render
+from .store.files import ArchiveLayout, atomic_write
+from .store.index import ArchiveIndex
+from .store.lock import ArchiveLock
+from .store.warc import recover_open_files
+from .urls import media_relpath, post_filename
+
+logger = logging.getLogger(__name__)
+
+
+class ArchiveError(ValueError):
+    """A setting or path that makes the archive unusable; the message names it."""
+
+
+@dataclass(frozen=True)
+class Published:
+    path: Path
+    relpath: str
+    changed: bool
+    created: bool
+    sha1: str
+
+
+class Archive:
+    def __init__(self, root: Path | str, profile: Profile, layout: str = "seed", media_links: str = "original") -> None:
+        if layout not in LAYOUTS:
+            raise ArchiveError(f"unknown Markdown layout {layout!r}: use one of {', '.join(LAYOUTS)}")
+        if media_links not in MEDIA_LINKS:
+            raise ArchiveError(f"unknown media link mode {media_links!r}: use one of {', '.join(MEDIA_LINKS)}")
+        self.layout = ArchiveLayout(Path(root).resolve())
+        if self.layout.root.exists() and not self.layout.root.is_dir():
+            raise ArchiveError(f"{self.layout.root}: archive path exists and is not a directory")
+        self.profile = profile
+        self.options = RenderOptions(layout, media_links, self._local_link)  # type: ignore[arg-type]
+        self._lock = ArchiveLock(self.layout.lock)
+        self.index: ArchiveIndex | None = None
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    def open(self) -> None:
+        """Take the lock, then repair what a killed run may have left. Raises ArchiveBusy."""
+        self.layout.create()
+        self._lock.acquire()
+        removed = self.layout.remove_stale_temporaries()
+        if removed:
+            logger.warning("removed %d temporary files left by an interrupted run in %s", removed, self.layout.root)
+        for note in recover_open_files(self.layout.warc):
+            logger.warning("recovered WARC file left open by an interrupted run: %s", note)
+        self.index = ArchiveIndex(self.layout.index)
+
+    def close(self) -> None:
+        if self.index is not None:
+            self.index.close()
+            self.index = None
+        self._lock.release()
+
+    # -- media and posts ---------------------------------------------------------------
+
+    def media_path(self, media: Media) -> Path:
+        return self.layout.media / media_relpath(media.url, media.name)
+
+    def _local_link(self, media: Media) -> str | None:
+        path = self.media_path(media)
+        if not path.exists():
+            return None
+        return os.path.relpath(path, self.layout.posts)
+
+    def post_path(self, article: Article) -> Path:
+        return self.layout.posts / post_filename(article.canonical_url, self.profile.allowed_domains)
+
+    def render(self, article: Article) -> bytes:
+        return render(article, self.profile, self.options).encode("utf-8")
+
+    def publish(self, article: Article) -> Published:
+        path = self.post_path(article)
+        data = self.render(article)
+        created = not path.exists()
+        changed = atomic_write(path, data)
+        return Published(
+            path, str(path.relative_to(self.layout.root)), changed, created, hashlib.sha1(data).hexdigest()
+        )

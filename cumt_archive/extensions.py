@@ -1,0 +1,103 @@
+"""The archive run: owns the archive for the crawl, captures raw pages, reports the outcome."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from scrapy import Request, Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+from scrapy.settings import BaseSettings
+
+from .archive import Archive
+from .profile import load_profile
+from .scrapy_page import raw_page
+from .store.files import ArchiveLayout
+from .store.lock import ArchiveBusy, ArchiveLock
+from .store.warc import WarcCapture
+
+logger = logging.getLogger(__name__)
+
+COUNTS = ("new", "updated", "unchanged", "failed", "not_articles", "gone", "media", "media_failed", "lists", "offsite")
+
+
+def archive_busy_message(settings: BaseSettings) -> str | None:
+    """Probe the archive's lock without keeping it, so a second run can refuse before starting Scrapy."""
+    lock = ArchiveLock(ArchiveLayout(Path(settings.get("ARCHIVE_DIR"))).lock)
+    if not lock.path.exists():
+        return None
+    try:
+        lock.acquire()
+    except ArchiveBusy as exc:
+        return str(exc)
+    lock.release()
+    return None
+
+
+def get_run(crawler: Crawler) -> "ArchiveRun":
+    run = getattr(crawler, "archive_run", None)
+    if run is None:
+        raise RuntimeError("cumt_archive.extensions.ArchiveRun is not enabled in EXTENSIONS")
+    return run
+
+
+class ArchiveRun:
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        self.crawler = crawler
+        self.archive = Archive(
+            settings.get("ARCHIVE_DIR"),
+            load_profile(settings.get("SITE_PROFILE")),
+            settings.get("MARKDOWN_LAYOUT"),
+            settings.get("MARKDOWN_MEDIA_LINKS"),
+        )
+        self.archive.open()
+        assert self.archive.index is not None
+        self.index = self.archive.index
+        self.index.set_meta("render.layout", settings.get("MARKDOWN_LAYOUT"))
+        self.index.set_meta("render.media_links", settings.get("MARKDOWN_MEDIA_LINKS"))
+        self.index.set_meta("profile", settings.get("SITE_PROFILE"))
+        self.warc = WarcCapture(self.archive.layout.warc)
+        self.counts: Counter[str] = Counter({k: 0 for k in COUNTS})
+        self.columns_done: set[str] = set()
+        self.run_id = 0
+        crawler.archive_run = self  # type: ignore[attr-defined]
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.response_received, signal=signals.response_received)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "ArchiveRun":
+        return cls(crawler)
+
+    def count(self, key: str, n: int = 1) -> None:
+        self.counts[key] += n
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(f"cumt/{key}", n)
+
+    def spider_opened(self, spider: Spider) -> None:
+        args: dict[str, Any] = getattr(spider, "run_arguments", {})
+        self.run_id = self.index.start_run("crawl", args)
+        logger.info("archive %s: run %d started (%s)", self.archive.layout.root, self.run_id, args or "defaults")
+
+    def response_received(self, response: Response, request: Request, spider: Spider) -> None:
+        if not request.meta.get("capture"):
+            return
+        request.meta["warc_ref"] = self.warc.write(raw_page(response))
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        self.warc.close()
+        if reason == "finished":
+            for list_url in self.columns_done:
+                self.index.mark_column_walked(list_url)
+        failed = self.counts["failed"]
+        exit_status = 0 if reason == "finished" and failed == 0 else 1
+        self.crawler.cumt_exit_status = exit_status  # type: ignore[attr-defined]
+        self.index.finish_run(self.run_id, exit_status, dict(self.counts))
+        summary = " ".join(f"{k}={self.counts[k]}" for k in COUNTS)
+        log = logger.info if exit_status == 0 else logger.error
+        log("run %d %s: %s; exit status %d", self.run_id, reason, summary, exit_status)
+        self.archive.close()

@@ -1,0 +1,317 @@
+"""An article body (lxml element) -> Markdown text blocks, images and attachments, in page order.
+
+Shared by both CMS families; what differs between them (which attribute holds
+the original image, what an attachment link looks like) comes in as hooks.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Callable
+from urllib.parse import urljoin
+
+from lxml import etree
+from lxml.html import HtmlElement
+
+from ..model import Block, ImageBlock, Media, TextBlock
+
+ImageSource = Callable[[HtmlElement, str], "str | None"]
+AttachmentOf = Callable[[HtmlElement, str], "Media | None"]
+
+BLOCK_TAGS = frozenset(
+    "p div section article header footer main aside h1 h2 h3 h4 h5 h6 ul ol li dl dt dd "
+    "blockquote pre center figure figcaption address form fieldset tr tbody thead tfoot "
+    "caption hr nav".split()
+)
+SKIP_TAGS = frozenset(
+    "script style noscript iframe object embed button input select option textarea template "
+    "svg canvas audio video source head title meta link map area".split()
+)
+# Whitespace that only exists to lay out the HTML source or indent a paragraph.
+_WS = re.compile(r"[ \t\r\n\f\v\xa0\u3000\u2002\u2003\u200b]+")
+_CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f"
+_CJK_NEWLINE = re.compile(rf"(?<=[{_CJK}])[ \t\r\f\xa0]*\n\s*(?=[{_CJK}])")
+_MD_ESCAPE = re.compile(r"([\\`*_\[\]])")
+_HTML_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
+_TEMPLATE_OPEN = re.compile(r"\{(?=[{%#])")
+_TEMPLATE_CLOSE = re.compile(r"(?<=[}%#])\}")
+_LINE_START_MARKER = re.compile(r"^(?:#{1,6}(?:\s|$)|>|[-+](?:\s|$)|=+$)")
+_LINE_START_NUMBER = re.compile(r"^(\d{1,9})([.)])(?=\s|$)")
+_ATTACHMENT_LABEL = re.compile(r"^[\s附件相关下载:：【】\[\]()（）、,，.。0-9-]*$")
+_HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_STRONG_OPEN, _STRONG_CLOSE, _EM_OPEN, _EM_CLOSE = "\x01", "\x02", "\x03", "\x04"
+_MARKERS = re.compile("[\x01-\x04]")
+
+
+def escape_template(text: str) -> str:
+    """Keep Hexo's Nunjucks pass from reading `{{ }}`, `{% %}` or `{# #}` in article text."""
+    return _TEMPLATE_CLOSE.sub("&#125;", _TEMPLATE_OPEN.sub("&#123;", text))
+
+
+def escape_text(text: str) -> str:
+    text = _MD_ESCAPE.sub(r"\\\1", text)
+    text = _HTML_OPEN.sub(r"\\<", text)
+    return escape_template(text)
+
+
+def _is_punct(ch: str) -> bool:
+    return unicodedata.category(ch)[0] in "PS"
+
+
+def _flanking_ok(before: str, inner: str, after: str) -> bool:
+    """Would CommonMark (and marked) read `**inner**` here as strong emphasis?"""
+    if not inner or inner[0].isspace() or inner[-1].isspace():
+        return False
+    first, last = inner[0], inner[-1]
+    opens = not _is_punct(first) or not before or before.isspace() or _is_punct(before)
+    closes = not _is_punct(last) or not after or after.isspace() or _is_punct(after)
+    return opens and closes
+
+
+def _resolve_emphasis(text: str, open_m: str, close_m: str, md: str, tag: str) -> str:
+    out: list[str] = []
+    pos = 0
+    while True:
+        start = text.find(open_m, pos)
+        if start < 0:
+            out.append(text[pos:].replace(close_m, ""))
+            break
+        end = text.find(close_m, start + 1)
+        if end < 0:
+            out.append(text[pos:start] + text[start + 1 :].replace(open_m, ""))
+            break
+        out.append(text[pos:start])
+        inner = text[start + 1 : end].replace(open_m, "").replace(close_m, "")
+        stripped = inner.strip()
+        lead = " " if inner[:1].isspace() else ""
+        trail = " " if inner[-1:].isspace() else ""
+        if not _MARKERS.sub("", stripped):
+            out.append(lead + stripped + trail)
+        else:
+            before = ("".join(out) + lead)[-1:]
+            after = (trail + text[end + 1 :])[:1]
+            visible_before = _MARKERS.sub("", before)
+            visible_after = _MARKERS.sub("", after)
+            plain = _MARKERS.sub("", stripped)
+            if _flanking_ok(visible_before, plain, visible_after) and "\\" != plain[-1:]:
+                out.append(f"{lead}{md}{stripped}{md}{trail}")
+            else:
+                out.append(f"{lead}<{tag}>{stripped}</{tag}>{trail}")
+        pos = end + 1
+    return "".join(out)
+
+
+@dataclass
+class _State:
+    blocks: list[Block] = field(default_factory=list)
+    attachments: list[Media] = field(default_factory=list)
+    buf: list[str] = field(default_factory=list)
+    attachment_links: list[str] = field(default_factory=list)
+    prefix: str = ""
+    seen_images: set[str] = field(default_factory=set)
+
+
+class BodyConverter:
+    def __init__(self, base_url: str, image_source: ImageSource, attachment_of: AttachmentOf) -> None:
+        self.base_url = base_url
+        self.image_source = image_source
+        self.attachment_of = attachment_of
+
+    def convert(self, root: HtmlElement) -> tuple[list[Block], list[Media]]:
+        state = _State()
+        self._walk_children(root, state)
+        self._flush(state)
+        return state.blocks, state.attachments
+
+    # -- tree walk -----------------------------------------------------------------
+
+    def _walk_children(self, el: HtmlElement, state: _State) -> None:
+        if el.text:
+            self._add_text(el.text, state)
+        for child in el:
+            self._walk(child, state)
+            if child.tail:
+                self._add_text(child.tail, state)
+
+    def _walk(self, el: HtmlElement, state: _State) -> None:
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if not tag:  # comments (Word's VML conditionals included), processing instructions
+            return
+        tag = tag.lower()
+        if tag in SKIP_TAGS or _HIDDEN.search(el.get("style", "")):
+            return
+        attachment = self.attachment_of(el, self.base_url)
+        if attachment is not None:
+            self._add_attachment(el, attachment, state)
+            return
+        if tag == "img":
+            self._add_image(el, state)
+        elif tag == "br":
+            self._flush(state)
+        elif tag == "table":
+            self._add_table(el, state)
+        elif tag in ("strong", "b"):
+            self._wrap(el, state, _STRONG_OPEN, _STRONG_CLOSE)
+        elif tag in ("em", "i"):
+            self._wrap(el, state, _EM_OPEN, _EM_CLOSE)
+        elif tag == "a":
+            self._add_link(el, state)
+        elif tag in BLOCK_TAGS:
+            self._flush(state)
+            if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+                state.prefix = "#" * int(tag[1]) + " "
+            elif tag == "li":
+                parent = el.getparent()
+                if parent is not None and parent.tag == "ol":
+                    state.prefix = f"{[c for c in parent if c.tag == 'li'].index(el) + 1}. "
+                else:
+                    state.prefix = "- "
+            self._walk_children(el, state)
+            self._flush(state)
+        else:
+            self._walk_children(el, state)
+
+    # -- inline pieces --------------------------------------------------------------
+
+    def _add_text(self, text: str, state: _State) -> None:
+        text = _WS.sub(" ", _CJK_NEWLINE.sub("", text))
+        if text:
+            state.buf.append(escape_text(text))
+
+    def _wrap(self, el: HtmlElement, state: _State, open_m: str, close_m: str) -> None:
+        state.buf.append(open_m)
+        self._walk_children(el, state)
+        state.buf.append(close_m)
+
+    def _add_link(self, el: HtmlElement, state: _State) -> None:
+        href = (el.get("tppabs") or el.get("href") or "").strip()
+        if not href or href.startswith(("#", "javascript:")) or el.find(".//img") is not None:
+            self._walk_children(el, state)
+            return
+        inner = _State()
+        self._walk_children(el, inner)
+        text = _WS.sub(" ", _MARKERS.sub("", "".join(inner.buf))).strip()
+        if not text:
+            return
+        state.buf.append(f"[{text}]({_link_target(urljoin(self.base_url, href))})")
+
+    def _add_attachment(self, el: HtmlElement, media: Media, state: _State) -> None:
+        if all(m.url != media.url for m in state.attachments):
+            state.attachments.append(media)
+        if el.tag == "a":
+            link = f"[{escape_text(media.name)}]({_link_target(media.url)})"
+            state.buf.append(link)
+            state.attachment_links.append(link)
+
+    def _add_image(self, el: HtmlElement, state: _State) -> None:
+        src = self.image_source(el, self.base_url)
+        if not src or src in state.seen_images:
+            return
+        self._flush(state)
+        state.seen_images.add(src)
+        title = ""
+        attr = el.get("sudyfile-attr") or ""
+        match = re.search(r"'title'\s*:\s*'([^']*)'", attr)
+        if match:
+            title = match.group(1)
+        state.blocks.append(ImageBlock(Media(src, title)))
+
+    def _add_table(self, table: HtmlElement, state: _State) -> None:
+        rows = [r for r in table.iter("tr") if _owning_table(r) is table]
+        widths = [sum(int(c.get("colspan", "1") or 1) if (c.get("colspan") or "1").isdigit() else 1
+                      for c in r if c.tag in ("td", "th")) for r in rows]
+        nested = any(t is not table for t in table.iter("table"))
+        if len(rows) < 2 or max(widths or [0]) < 2 or nested:
+            # A layout table: its cells are ordinary blocks.
+            self._flush(state)
+            self._walk_children(table, state)
+            self._flush(state)
+            return
+        self._flush(state)
+        cells_by_row: list[list[str]] = []
+        for row in rows:
+            cells: list[str] = []
+            for cell in row:
+                if not isinstance(cell.tag, str) or cell.tag not in ("td", "th"):
+                    continue
+                sub = _State(seen_images=state.seen_images)
+                self._walk_children(cell, sub)
+                self._flush(sub)
+                texts = [b.markdown for b in sub.blocks if isinstance(b, TextBlock)]
+                # Images inside cells cannot live in a pipe table; they follow it.
+                for block in sub.blocks:
+                    if isinstance(block, ImageBlock):
+                        state.blocks.append(block)
+                for media in sub.attachments:
+                    if all(m.url != media.url for m in state.attachments):
+                        state.attachments.append(media)
+                span = cell.get("colspan", "1")
+                cells.append("<br>".join(texts).replace("|", "\\|"))
+                cells.extend([""] * (int(span) - 1 if span.isdigit() and int(span) > 1 else 0))
+            if any(c for c in cells):
+                cells_by_row.append(cells)
+        if not cells_by_row:
+            return
+        width = max(len(r) for r in cells_by_row)
+        lines = []
+        for i, cells in enumerate(cells_by_row):
+            cells = cells + [""] * (width - len(cells))
+            lines.append("| " + " | ".join(cells) + " |")
+            if i == 0:
+                lines.append("|" + "|".join([" --- "] * width) + "|")
+        state.blocks.append(TextBlock("\n".join(lines)))
+
+    # -- block boundary -------------------------------------------------------------
+
+    def _flush(self, state: _State) -> None:
+        raw = "".join(state.buf)
+        prefix = state.prefix
+        links = state.attachment_links
+        state.buf, state.prefix, state.attachment_links = [], "", []
+        text = _WS.sub(" ", raw)
+        if prefix.startswith("#"):
+            text = _MARKERS.sub("", text)  # a heading is emphasis enough
+        text = re.sub("([\x01\x03]) +", r" \1", text)
+        text = re.sub(" +([\x02\x04])", r"\1 ", text)
+        text = _resolve_emphasis(text, _STRONG_OPEN, _STRONG_CLOSE, "**", "strong")
+        text = _resolve_emphasis(text, _EM_OPEN, _EM_CLOSE, "*", "em")
+        text = _WS.sub(" ", text).strip()
+        if not text:
+            return
+        if links:
+            rest = text
+            for link in links:
+                rest = rest.replace(link, "")
+            if _ATTACHMENT_LABEL.match(_MARKERS.sub("", rest)):
+                return  # the paragraph only names attachments, which are listed on their own
+        if not prefix:
+            text = _escape_line_start(text)
+        state.blocks.append(TextBlock(prefix + text))
+
+
+def _escape_line_start(text: str) -> str:
+    """Keep a paragraph that happens to start like a heading or list item a paragraph."""
+    if _LINE_START_MARKER.match(text):
+        return "\\" + text
+    return _LINE_START_NUMBER.sub(r"\1\\\2", text, count=1)
+
+
+def _owning_table(row: HtmlElement) -> HtmlElement | None:
+    for ancestor in row.iterancestors("table"):
+        return ancestor
+    return None
+
+
+def _link_target(url: str) -> str:
+    if re.search(r"[\s()<>]", url):
+        return "<" + url.replace("<", "%3C").replace(">", "%3E") + ">"
+    return url
+
+
+def drop_elements(root: HtmlElement, xpath: str) -> None:
+    for el in root.xpath(xpath):
+        parent = el.getparent()
+        if parent is not None:
+            el.drop_tree()

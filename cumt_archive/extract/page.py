@@ -1,0 +1,17 @@
+"""What a family module finds on an article page, before it becomes an Article."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from ..model import Block, Media
+
+
+@dataclass
+class ArticleParts:
+    title: str
+    date: tuple[dt.datetime, str] | None
+    blocks: list[Block]
+    attachments: list[Media]
+    link_shell: bool  # the page is a redirect stub (VSB link-type article)

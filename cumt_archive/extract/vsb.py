@@ -1,0 +1,176 @@
+"""VSB (Visual SiteBuilder, 博达) pages: news.cumt.edu.cn and several subsites."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin
+
+from lxml.html import HtmlElement
+
+from ..model import ListPage, Media, RawPage
+from . import common
+from .body import BodyConverter, drop_elements
+from .html import text_of
+from .page import ArticleParts
+
+FAMILY = "vsb"
+_MARKERS = (
+    b"visual sitebuilder", b"_newscontent_fromname", b"vsb_content", b"/system/resource/js/", b"_jsq_(",
+    b"vsb_newscontent", b'id="line_u', b"_showdynclick", b"/__local/", b"v_news_content", b"statpagedown",
+    b"pb_sys_", b"wbnewsid",
+)
+_ICON = re.compile(r"/system/resource/|/images/icon|fileicon", re.I)
+_TOTAL_PATTERNS = (
+    re.compile(r"共\s*\d+\s*条\s*\d+\s*/\s*(\d+)"),
+    re.compile(r"_simple_list_gotopage_fun\(\s*(\d+)"),
+)
+
+
+def _has_class(name: str) -> str:
+    return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
+
+
+def score(lower_body: bytes) -> int:
+    return sum(marker in lower_body for marker in _MARKERS)
+
+
+def image_source(el: HtmlElement, base_url: str) -> str | None:
+    src = (el.get("orisrc") or "").strip() or (el.get("src") or "").strip()
+    if not src or src.startswith("data:") or _ICON.search(src):
+        return None
+    return urljoin(base_url, src)
+
+
+def attachment_of(el: HtmlElement, base_url: str) -> Media | None:
+    return common.document_link(el, base_url, "download.jsp")
+
+
+def _innermost(doc: HtmlElement, xpath: str) -> HtmlElement | None:
+    found = doc.xpath(xpath)
+    for el in reversed(found):
+        if not any(other is not el and el in other.iterancestors() for other in found) and not any(
+            other in found for other in el.iterdescendants()
+        ):
+            return el
+    return found[-1] if found else None
+
+
+def _body(doc: HtmlElement) -> HtmlElement | None:
+    for xpath in (f"//*[{_has_class('v_news_content')}]", "//*[@id='vsb_content']", "//*[@id='vsb_newscontent']"):
+        el = _innermost(doc, xpath)
+        if el is not None:
+            return el
+    return None
+
+
+def _region(doc: HtmlElement, body: HtmlElement) -> HtmlElement:
+    forms = doc.xpath("//form[@name='_newscontent_fromname']")
+    if forms:
+        return forms[0]
+    for ancestor in body.iterancestors():
+        if ancestor.tag in ("form", "table"):
+            return ancestor
+    return doc
+
+
+def _title(doc: HtmlElement, region: HtmlElement, body: HtmlElement) -> str:
+    for xpath in (
+        f".//*[{_has_class('art-tit')}]//h3",
+        ".//td[starts-with(@class, 'titlestyle')]",
+        f".//*[{_has_class('title')}]",
+        ".//h1 | .//h2 | .//h3",
+    ):
+        for el in region.xpath(xpath):
+            if el is body or body in el.iterancestors() or el in body.iterancestors():
+                continue
+            text = text_of(el)
+            if text:
+                return text
+    title = common.page_title(doc)
+    return title.rsplit("-", 1)[0].strip() if "-" in title else title
+
+
+def _date(region: HtmlElement, body: HtmlElement) -> tuple | None:
+    meta = []
+    for xpath in (
+        f".//*[{_has_class('attribute')}]",
+        f".//*[{_has_class('time')}]",
+        ".//span[starts-with(@class, 'timestyle')]",
+        f".//*[{_has_class('art-tit')}]",
+    ):
+        meta.extend(el for el in region.xpath(xpath) if el is not body and body not in el.iterancestors())
+    for el in meta:
+        found = common.labelled_date(text_of(el))
+        if found:
+            return found
+    for el in meta:
+        found = common.parse_datetime(text_of(el))
+        if found:
+            return found
+    outside = " ".join(
+        text_of(el) for el in region.iter() if isinstance(el.tag, str) and el.tag in ("div", "span", "p", "td")
+        and el is not body and body not in el.iterancestors() and el not in body.iterancestors()
+    )
+    return common.labelled_date(outside)
+
+
+def article_parts(page: RawPage, doc: HtmlElement) -> ArticleParts | None:
+    body = _body(doc)
+    if body is None:
+        return None
+    region = _region(doc, body)
+    drop_elements(body, ".//*[@id='div_vote_id'] | .//dl[contains(@class,'page')]")
+    blocks, attachments = BodyConverter(page.url, image_source, attachment_of).convert(body)
+    # VSB lists attachments after the body (附件【name】已下载N次), still inside the article's form.
+    for anchor in region.iter("a"):
+        if body in anchor.iterancestors():
+            continue
+        media = attachment_of(anchor, page.url)
+        if media is not None and "download.jsp" in media.url and all(m.url != media.url for m in attachments):
+            attachments.append(media)
+    script = page.body.lower()
+    link_shell = not blocks and not attachments and (b"getnewslinkurl" in script or b"window.location" in script)
+    return ArticleParts(
+        title=_title(doc, region, body),
+        date=_date(region, body),
+        blocks=blocks,
+        attachments=attachments,
+        link_shell=link_shell,
+    )
+
+
+def _total_pages(doc: HtmlElement, html_text: str) -> int | None:
+    for pattern in _TOTAL_PATTERNS:
+        match = pattern.search(html_text)
+        if match:
+            return int(match.group(1))
+    for el in doc.xpath(f"//*[{_has_class('p_t')}]"):
+        numbers = re.findall(r"\d+", text_of(el))
+        if numbers:
+            return int(numbers[-1])
+    numbers = [int(text_of(el)) for el in doc.xpath(
+        f"//*[{_has_class('p_no')} or {_has_class('p_no_d')}]") if text_of(el).isdigit()]
+    return max(numbers) if numbers else None
+
+
+def list_page(page: RawPage, doc: HtmlElement, html_text: str) -> ListPage:
+    line_items = doc.xpath("//li[starts-with(@id, 'line_u')]")
+    pager = f".//*[{_has_class('pb_sys_common')} or starts-with(@id, 'fanye')]"
+    if line_items:
+        entries = []
+        for li in line_items:
+            anchors = [a for a in li.iter("a") if (a.get("tppabs") or a.get("href"))]
+            if anchors:
+                entries.append((anchors[0], li))
+    else:
+        entries = common.find_list_entries(doc, pager)
+    next_url = None
+    for anchor in doc.xpath("//a"):
+        if text_of(anchor) in ("下页", "下一页", ">", "»"):
+            href = (anchor.get("tppabs") or anchor.get("href") or "").strip()
+            if href and not href.startswith("javascript"):
+                next_url = urljoin(page.url, href)
+                break
+    return ListPage(
+        page.url, FAMILY, tuple(common.list_items(entries, page.url)), _total_pages(doc, html_text), next_url
+    )

@@ -1,0 +1,124 @@
+"""WebPlus Pro (Sudy) pages: xwzx, www, zwb and most older cumt subsites."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin
+
+from lxml.html import HtmlElement
+
+from ..model import ListPage, Media, RawPage
+from . import common
+from .body import BodyConverter, drop_elements
+from .html import text_of
+from .page import ArticleParts
+
+FAMILY = "webplus"
+_MARKERS = (
+    b"sudy-wp-siteid", b"wp_articlecontent", b'portletmode="simplearticleattri"', b"portletmode='simplearticleattri'",
+    b"/_visitcount?", b"wp_paging", b"wp_article_list", b'portletmode="simplelist"', b"/_upload/article/",
+    b"article_content", b"wp_pdf_player", b"/_js/_portletplugs/", b"sudyplayer",
+)
+_ICON = re.compile(r"/_ueditor/|/fileicons?/|icon_[a-z]+\.(gif|png)|/_images/|/images/file", re.I)
+
+
+def _has_class(name: str) -> str:
+    return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
+
+
+def score(lower_body: bytes) -> int:
+    return sum(marker in lower_body for marker in _MARKERS)
+
+
+def image_source(el: HtmlElement, base_url: str) -> str | None:
+    src = (el.get("original-src") or "").strip() or (el.get("src") or "").strip()
+    if not src or src.startswith("data:") or _ICON.search(src):
+        return None
+    return urljoin(base_url, src)
+
+
+def attachment_of(el: HtmlElement, base_url: str) -> Media | None:
+    if el.tag == "div" and el.get("pdfsrc"):
+        url = urljoin(base_url, el.get("pdfsrc", "").strip())
+        title = re.search(r"'title'\s*:\s*'([^']*)'", el.get("sudyfile-attr") or "")
+        return Media(url, title.group(1) if title else url.rsplit("/", 1)[-1])
+    return common.document_link(el, base_url, "/_upload/article/files/")
+
+
+def _body(doc: HtmlElement) -> HtmlElement | None:
+    for xpath in (
+        f"//div[{_has_class('wp_articlecontent')}]",
+        f"//*[{_has_class('Article_Content')}]",
+        f"//div[{_has_class('read')}]",
+        f"//div[{_has_class('entry')}]",
+    ):
+        found = doc.xpath(xpath)
+        if found:
+            return found[0]
+    return None
+
+
+def _title(doc: HtmlElement) -> str:
+    for xpath in (
+        f"//h1[{_has_class('arti_title')}]",
+        f"//*[{_has_class('arti_title')}]",
+        f"//*[{_has_class('Article_Title')}]",
+        f"//*[{_has_class('arti-title')}]",
+    ):
+        for el in doc.xpath(xpath):
+            text = text_of(el)
+            if text:
+                return text
+    return common.page_title(doc)
+
+
+def _date(doc: HtmlElement, page: RawPage) -> tuple:
+    meta_xpaths = (
+        f"//*[{_has_class('arti_update')}]",
+        f"//*[{_has_class('news_xx')}]",
+        f"//*[{_has_class('Article_PublishDate')}]",
+        f"//*[{_has_class('arti_metas')}]",
+        "//*[@portletmode='simpleArticleAttri']",
+    )
+    for xpath in meta_xpaths:
+        for el in doc.xpath(xpath):
+            text = text_of(el)
+            found = common.labelled_date(text) or (common.parse_datetime(text) if "arti_metas" not in xpath else None)
+            if found:
+                return found
+    body = doc.find("body")
+    return common.labelled_date(text_of(body)) if body is not None else None
+
+
+def article_parts(page: RawPage, doc: HtmlElement) -> ArticleParts | None:
+    body = _body(doc)
+    if body is None:
+        return None
+    found = _date(doc, page)
+    drop_elements(body, f".//*[{_has_class('arti_metas')} or {_has_class('news_xx')}]")
+    blocks, attachments = BodyConverter(page.url, image_source, attachment_of).convert(body)
+    return ArticleParts(
+        title=_title(doc),
+        date=found,
+        blocks=blocks,
+        attachments=attachments,
+        link_shell=False,
+    )
+
+
+def list_page(page: RawPage, doc: HtmlElement) -> ListPage:
+    portlets = doc.xpath("//*[@portletmode='simpleList']")
+    scope = max(portlets, key=lambda p: len(p.xpath(".//a"))) if portlets else doc
+    entries = common.find_list_entries(scope, f".//*[{_has_class('wp_paging')}]")
+    total = None
+    for em in doc.xpath(f"//em[{_has_class('all_pages')}]"):
+        if text_of(em).isdigit():
+            total = int(text_of(em))
+            break
+    next_url = None
+    for anchor in doc.xpath(f"//*[{_has_class('wp_paging')}]//a[{_has_class('next')}]"):
+        href = (anchor.get("href") or "").strip()
+        if href and not href.startswith("javascript"):
+            next_url = urljoin(page.url, href)
+            break
+    return ListPage(page.url, FAMILY, tuple(common.list_items(entries, page.url)), total, next_url)

@@ -1,0 +1,102 @@
+"""Typed records passed between fetching, extraction, rendering and storage.
+
+Nothing here imports Scrapy: the crawl and the offline regenerate path share
+these types.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal, Mapping, Union
+
+
+@dataclass(frozen=True)
+class RawPage:
+    """A response exactly as received: what the archive stores and extraction reads."""
+
+    url: str
+    body: bytes
+    status: int = 200
+    headers: Mapping[str, str] = field(default_factory=dict)
+    fetched_at: str = ""  # ISO 8601 UTC; empty when unknown (saved pages)
+
+    def header(self, name: str) -> str | None:
+        lname = name.lower()
+        for key, value in self.headers.items():
+            if key.lower() == lname:
+                return value
+        return None
+
+
+@dataclass(frozen=True)
+class Media:
+    """An image or attachment, by its absolute original URL."""
+
+    url: str
+    name: str = ""  # attachment display name (link text); images: original file title if known
+
+
+@dataclass(frozen=True)
+class TextBlock:
+    markdown: str
+    kind: Literal["text"] = "text"
+
+
+@dataclass(frozen=True)
+class ImageBlock:
+    image: Media
+    kind: Literal["image"] = "image"
+
+
+Block = Union[TextBlock, ImageBlock]
+
+
+@dataclass(frozen=True)
+class Article:
+    url: str
+    canonical_url: str
+    urlname: str
+    family: str
+    title: str
+    published: dt.datetime
+    published_raw: str
+    blocks: tuple[Block, ...]
+    attachments: tuple[Media, ...]
+
+    @property
+    def text_blocks(self) -> list[str]:
+        return [b.markdown for b in self.blocks if isinstance(b, TextBlock)]
+
+    @property
+    def images(self) -> list[Media]:
+        return [b.image for b in self.blocks if isinstance(b, ImageBlock)]
+
+    @property
+    def media(self) -> list[Media]:
+        return [*self.images, *self.attachments]
+
+
+@dataclass(frozen=True)
+class NotArticle:
+    """A fetched page that must not be archived, and why."""
+
+    url: str
+    reason: str  # campus_only | login | challenge | link_shell | error | empty | unknown_cms | no_date | not_html
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ListItem:
+    url: str
+    title: str
+    date: dt.date | None
+
+
+@dataclass(frozen=True)
+class ListPage:
+    url: str
+    family: str
+    items: tuple[ListItem, ...]
+    total_pages: int | None  # what the pager says; only trusted on a column's first page
+    next_url: str | None  # the pager's "next" link, absolute, when it has one

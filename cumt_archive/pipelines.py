@@ -1,0 +1,132 @@
+"""Thin item pipelines around the pure core: once per run, original media bytes, Markdown + index."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from scrapy import Request, Spider
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+from scrapy.pipelines.files import FilesPipeline, FSFilesStore
+from scrapy.pipelines.media import MediaPipeline
+
+from .extensions import get_run
+from .model import Article
+from .store.files import atomic_write
+from .store.warc import WarcRef
+from .urls import media_relpath, urlname
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ArticleItem:
+    article: Article
+    list_url: str = ""
+    column: str = ""
+    fetched_at: str = ""
+    warc_ref: WarcRef | None = None
+    aliases: list[str] = field(default_factory=list)  # URLs that redirected to this article
+    file_urls: list[str] = field(default_factory=list)
+    files: list[dict[str, Any]] = field(default_factory=list)
+
+
+class OncePerRunPipeline:
+    """The same article listed by several columns or hosts is written once per run."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+
+    def process_item(self, item: ArticleItem, spider: Spider | None = None) -> ArticleItem:
+        if item.article.urlname in self.seen:
+            raise DropItem(f"{item.article.url}: already archived in this run")
+        self.seen.add(item.article.urlname)
+        return item
+
+
+class AtomicFSFilesStore(FSFilesStore):
+    """FilesPipeline's file store, writing through a temporary file so a kill never leaves half a file."""
+
+    def persist_file(self, path: str, buf: BytesIO, info: MediaPipeline.SpiderInfo, meta: Any = None,
+                     headers: Any = None) -> None:
+        atomic_write(Path(self.basedir) / path, buf.getvalue())
+
+
+class OriginalMediaPipeline(FilesPipeline):
+    """Images and attachments with their original bytes (FilesPipeline, not the re-encoding ImagesPipeline)."""
+
+    STORE_SCHEMES = {**FilesPipeline.STORE_SCHEMES, "": AtomicFSFilesStore, "file": AtomicFSFilesStore}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "OriginalMediaPipeline":
+        cls._update_stores(crawler.settings)
+        run = get_run(crawler)
+        pipeline = cls(str(run.archive.layout.media), crawler=crawler)
+        pipeline.run = run  # type: ignore[attr-defined]
+        return pipeline
+
+    def get_media_requests(self, item: ArticleItem, info: MediaPipeline.SpiderInfo) -> list[Request]:
+        if getattr(info.spider, "refresh", False):
+            self.expires = 0  # -a refresh=1: stored media count as expired and are fetched again
+        return [Request(m.url, meta={"media_name": m.name}) for m in item.article.media]
+
+    def file_path(self, request: Request, response: Any = None, info: Any = None, *, item: Any = None) -> str:
+        return media_relpath(request.url, request.meta.get("media_name", ""))
+
+    def item_completed(self, results: list[Any], item: ArticleItem, info: MediaPipeline.SpiderInfo) -> ArticleItem:
+        run = self.run  # type: ignore[attr-defined]
+        for ok, result in results:
+            run.count("media" if ok else "media_failed")
+        failed = len(item.article.media) - sum(1 for ok, _ in results if ok)
+        if failed:
+            # The article is still written: a missing image must not lose its story.
+            logger.warning("%s: %d of %d media files could not be downloaded", item.article.url, failed,
+                           len(item.article.media))
+        item.files = [r for ok, r in results if ok]
+        return item
+
+
+class MarkdownPipeline:
+    """One Markdown file per article, written atomically, then recorded in the index."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.run = get_run(crawler)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "MarkdownPipeline":
+        return cls(crawler)
+
+    def process_item(self, item: ArticleItem, spider: Spider | None = None) -> ArticleItem:
+        article = item.article
+        archive, index = self.run.archive, self.run.index
+        try:
+            published = archive.publish(article)
+        except OSError as exc:
+            self.run.count("failed")
+            index.record_outcome(urlname=article.urlname, url=article.url, status="failed",
+                                 reason=f"write failed: {exc}")
+            raise DropItem(f"{article.url}: cannot write Markdown: {exc}") from exc
+        index.record_article(
+            urlname=article.urlname, url=article.url, title=article.title,
+            published=f"{article.published:%Y-%m-%d %H:%M:%S}", content_sha1=published.sha1,
+            path=published.relpath, warc_file=item.warc_ref.file if item.warc_ref else None,
+            warc_offset=item.warc_ref.offset if item.warc_ref else None, fetched_at=item.fetched_at,
+        )
+        for alias in item.aliases:
+            index.record_outcome(urlname=urlname(alias), url=alias, status="alias",
+                                 reason=f"redirects to {article.canonical_url}")
+        if item.list_url:
+            index.record_sighting(article.urlname, item.list_url, item.column)
+        if published.created:
+            self.run.count("new")
+            logger.info("new article %s -> %s", article.url, published.relpath)
+        elif published.changed:
+            self.run.count("updated")
+            logger.info("updated article %s -> %s", article.url, published.relpath)
+        else:
+            self.run.count("unchanged")
+        return item

@@ -1,0 +1,51 @@
+"""Scrapy settings for cumt-archive. Every value here can be overridden with `-s NAME=value`."""
+
+BOT_NAME = "cumt_archive"
+SPIDER_MODULES = ["cumt_archive.spiders"]
+NEWSPIDER_MODULE = "cumt_archive.spiders"
+# Our `crawl` command wraps Scrapy's to turn the run's outcome into the exit status.
+COMMANDS_MODULE = "cumt_archive.commands"
+
+# --- the archive ---------------------------------------------------------------
+ARCHIVE_DIR = "output"
+SITE_PROFILE = "cumt"  # a bundled profile name or a path to a YAML profile
+MARKDOWN_LAYOUT = "seed"  # seed: images after the text, as the old archive; inline: where they stand
+MARKDOWN_MEDIA_LINKS = "original"  # original URLs (seed) or "local" links to the archive's copies
+
+# --- politeness --------------------------------------------------------------------
+CONTACT = "cumt-archive operator <archive@cumt.net.cn>"
+USER_AGENT = f"cumt-archive/0.1 (news archiver; +https://cumt.net.cn; contact: {CONTACT})"
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 1.0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+
+# --- faults --------------------------------------------------------------------------
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
+DOWNLOAD_FAIL_ON_DATALOSS = True  # a truncated body is an error, never content
+MEDIA_ALLOW_REDIRECTS = True
+FILES_EXPIRES = 36500  # media are immutable uploads: never fetch a stored file again unless refresh=1
+
+DOWNLOADER_MIDDLEWARES = {
+    "cumt_archive.middlewares.HostChallengeMiddleware": 560,
+}
+EXTENSIONS = {
+    "cumt_archive.extensions.ArchiveRun": 100,
+}
+ITEM_PIPELINES = {
+    "cumt_archive.pipelines.OncePerRunPipeline": 100,
+    "cumt_archive.pipelines.OriginalMediaPipeline": 200,
+    "cumt_archive.pipelines.MarkdownPipeline": 300,
+}
+
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"
+TELNETCONSOLE_ENABLED = False

@@ -1,0 +1,271 @@
+"""The `cumt` spider: decides what to fetch. Extraction and writing happen elsewhere.
+
+    scrapy crawl cumt                                  # every column of the profile, incrementally
+    scrapy crawl cumt -a columns=xwzx-523,news-sdxw    # some columns (keys from the profile)
+    scrapy crawl cumt -a lists=http://host/col/list.htm[,URL...]
+    scrapy crawl cumt -a since=2024-01-01 -a max_pages=3 -a full=1 -a refresh=1
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import asdict, dataclass
+from typing import Any, AsyncIterator
+from urllib.parse import urlsplit
+
+from scrapy import Request, Spider
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from ..extensions import ArchiveRun, get_run
+from ..extract import UnknownFamily, extract_article, extract_list
+from ..model import NotArticle
+from ..pagination import page_url
+from ..pipelines import ArticleItem
+from ..profile import ProfileError, load_profile
+from ..scrapy_page import raw_page
+from ..urls import host_matches, host_of, urlname
+
+logger = logging.getLogger(__name__)
+
+_FLAGS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False, "": False}
+KNOWN_ARGUMENTS = ("lists", "columns", "since", "max_pages", "full", "refresh")
+
+
+@dataclass(frozen=True)
+class CrawlArguments:
+    lists: tuple[str, ...] = ()
+    columns: tuple[str, ...] = ()
+    since: dt.date | None = None
+    max_pages: int | None = None
+    full: bool = False
+    refresh: bool = False
+
+
+def _flag(name: str, value: str) -> bool:
+    try:
+        return _FLAGS[str(value).strip().lower()]
+    except KeyError:
+        raise ValueError(f"-a {name}={value!r}: use 1 or 0") from None
+
+
+def parse_arguments(args: dict[str, Any]) -> CrawlArguments:
+    """Spider arguments as given on the command line -> CrawlArguments, or ValueError saying what is wrong."""
+    unknown = sorted(set(args) - set(KNOWN_ARGUMENTS))
+    if unknown:
+        raise ValueError(f"unknown argument(s) {', '.join(unknown)}; known: {', '.join(KNOWN_ARGUMENTS)}")
+    lists = tuple(u.strip() for u in str(args.get("lists") or "").split(",") if u.strip())
+    for url in lists:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"-a lists: {url!r} is not an absolute http(s) URL")
+    columns = tuple(c.strip() for c in str(args.get("columns") or "").split(",") if c.strip())
+    since = None
+    if args.get("since"):
+        try:
+            since = dt.date.fromisoformat(str(args["since"]).strip())
+        except ValueError:
+            raise ValueError(f"-a since={args['since']!r}: use YYYY-MM-DD") from None
+    max_pages = None
+    if args.get("max_pages") not in (None, ""):
+        try:
+            max_pages = int(str(args["max_pages"]))
+        except ValueError:
+            raise ValueError(f"-a max_pages={args['max_pages']!r}: use a whole number >= 1") from None
+        if max_pages < 1:
+            raise ValueError(f"-a max_pages={max_pages}: use a whole number >= 1")
+    if lists and columns:
+        raise ValueError("-a lists and -a columns cannot be combined")
+    return CrawlArguments(lists, columns, since, max_pages, _flag("full", args.get("full", "0")),
+                          _flag("refresh", args.get("refresh", "0")))
+
+
+@dataclass(frozen=True)
+class ColumnStart:
+    key: str
+    list_url: str
+
+
+class CumtSpider(Spider):
+    name = "cumt"
+
+    @staticmethod
+    def validate_arguments(args: dict[str, Any]) -> None:
+        parse_arguments(args)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.arguments = parse_arguments(kwargs)
+        super().__init__(*args)
+        self.refresh = self.arguments.refresh
+        self.run_arguments = {k: (str(v) if isinstance(v, dt.date) else v)
+                              for k, v in asdict(self.arguments).items() if v}
+        self.requested: set[str] = set()
+        self.starts: list[ColumnStart] = []
+        self.allowed: tuple[str, ...] = ()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "CumtSpider":
+        spider: CumtSpider = super().from_crawler(crawler, *args, **kwargs)
+        try:
+            profile = load_profile(crawler.settings.get("SITE_PROFILE"))
+        except ProfileError as exc:
+            raise ValueError(str(exc)) from exc
+        if spider.arguments.lists:
+            spider.starts = [ColumnStart(url, url) for url in spider.arguments.lists]
+        else:
+            by_key = {c.key: c for c in profile.columns}
+            missing = [k for k in spider.arguments.columns if k not in by_key]
+            if missing:
+                raise ValueError(f"-a columns: unknown column(s) {', '.join(missing)}; the profile has "
+                                 f"{', '.join(by_key)}")
+            chosen = spider.arguments.columns or tuple(by_key)
+            spider.starts = [ColumnStart(k, by_key[k].list_url) for k in chosen]
+        # Lists given on the command line may belong to another university: their own host counts as on-site.
+        spider.allowed = tuple(profile.allowed_domains) + tuple(host_of(s.list_url) for s in spider.starts)
+        return spider
+
+    @property
+    def run(self) -> ArchiveRun:
+        return get_run(self.crawler)
+
+    async def start(self) -> AsyncIterator[Request]:
+        for url in self.run.index.failed_urls():
+            logger.info("retrying a story that failed in an earlier run: %s", url)
+            request = self._article_request(url, "", "")
+            if request is not None:
+                yield request
+        for start in self.starts:
+            yield Request(
+                start.list_url, callback=self.parse_list, errback=self.list_failed, dont_filter=True,
+                meta={"capture": True, "column": start.key, "entry": start.list_url, "page_no": 1},
+            )
+
+    # -- list pages -------------------------------------------------------------------
+
+    def parse_list(self, response: Response) -> Any:
+        meta = response.meta
+        entry, column, page_no = meta["entry"], meta["column"], meta["page_no"]
+        try:
+            listing = extract_list(raw_page(response))
+        except UnknownFamily as exc:
+            logger.error("list page is neither WebPlus nor VSB, column %s not crawled: %s", column, exc)
+            self.run.count("failed")
+            return
+        self.run.count("lists")
+        total = meta.get("total") if page_no > 1 else listing.total_pages
+        since = self.arguments.since
+        new = 0
+        for item in listing.items:
+            if since and item.date and item.date < since:
+                continue
+            if not host_matches(host_of(item.url), self.allowed):
+                logger.info("off-site item not fetched: %s (%s) listed on %s", item.url, item.title, response.url)
+                self.run.count("offsite")
+                continue
+            key = urlname(item.url)
+            if self.run.index.is_known(key) and not self.refresh:
+                self.run.index.record_sighting(key, entry, column)
+                continue
+            new += 1
+            request = self._article_request(item.url, entry, column)
+            if request is not None:
+                yield request
+        dated = [i.date for i in listing.items if i.date]
+        stop = None
+        if not listing.items:
+            stop = "empty list page"
+        elif self.arguments.max_pages and page_no >= self.arguments.max_pages:
+            stop = f"max_pages={self.arguments.max_pages} reached"
+        elif since and dated and dated[-1] < since:
+            stop = f"stories older than {since}"
+        elif new == 0 and not self.arguments.full and self.run.index.column_walked(entry):
+            stop = "no story on this page that is not archived yet"
+        next_url = None
+        if stop is None:
+            next_url = page_url(entry, listing.family, page_no + 1, total) if total else listing.next_url
+            if next_url is None:
+                stop = "last page"
+        if stop is not None:
+            logger.info("column %s: stop after page %d (%s)", column, page_no, stop)
+            self.run.columns_done.add(entry)
+            return
+        yield Request(
+            next_url, callback=self.parse_list, errback=self.list_failed,
+            meta={"capture": True, "column": column, "entry": entry, "page_no": page_no + 1, "total": total},
+        )
+
+    def list_failed(self, failure: Failure) -> None:
+        request = failure.request  # type: ignore[attr-defined]
+        logger.error("list page failed, column %s incomplete: %s: %s", request.meta.get("column"), request.url,
+                     _failure_text(failure))
+        self.run.count("failed")
+
+    # -- articles ------------------------------------------------------------------------
+
+    def _article_request(self, url: str, list_url: str, column: str) -> Request | None:
+        key = urlname(url)
+        if key in self.requested:
+            return None
+        self.requested.add(key)
+        return Request(url, callback=self.parse_article, errback=self.article_failed,
+                       meta={"capture": True, "list_url": list_url, "column": column})
+
+    def parse_article(self, response: Response) -> Any:
+        page = raw_page(response)
+        requested_url = (response.meta.get("redirect_urls") or [response.url])[0]
+        result = extract_article(page)
+        if isinstance(result, NotArticle):
+            self._not_article(requested_url, result)
+            return
+        self.requested.add(result.urlname)
+        yield ArticleItem(
+            article=result,
+            list_url=response.meta.get("list_url", ""),
+            column=response.meta.get("column", ""),
+            fetched_at=page.fetched_at,
+            warc_ref=response.meta.get("warc_ref"),
+            aliases=[u for u in response.meta.get("redirect_urls", []) if urlname(u) != result.urlname],
+            file_urls=[m.url for m in result.media],
+        )
+
+    def _not_article(self, url: str, result: NotArticle) -> None:
+        retry_later = result.reason == "challenge"
+        status = "failed" if retry_later else "not_article"
+        self.run.index.record_outcome(urlname=urlname(url), url=url, status=status,
+                                      reason=f"{result.reason}: {result.detail}")
+        self.run.count("failed" if retry_later else "not_articles")
+        logger.warning("not an article (%s: %s), nothing archived: %s", result.reason, result.detail, url)
+
+    def article_failed(self, failure: Failure) -> None:
+        request = failure.request  # type: ignore[attr-defined]
+        url = request.url
+        if failure.check(HttpError):
+            status = failure.value.response.status  # type: ignore[union-attr]
+            if status in (404, 410):
+                self.run.index.record_outcome(urlname=urlname(url), url=url, status="gone", reason=f"HTTP {status}")
+                self.run.count("gone")
+                logger.warning("HTTP %d, recorded as gone: %s", status, url)
+                return
+            if status == 412:
+                self._not_article(url, NotArticle(url, "challenge", "HTTP 412 script challenge"))
+                return
+        if failure.check(IgnoreRequest) and "robots.txt" in str(failure.value):
+            self.run.index.record_outcome(urlname=urlname(url), url=url, status="not_article",
+                                          reason="forbidden by robots.txt")
+            self.run.count("not_articles")
+            logger.warning("forbidden by robots.txt, not fetched: %s", url)
+            return
+        reason = _failure_text(failure)
+        self.run.index.record_outcome(urlname=urlname(url), url=url, status="failed", reason=reason)
+        self.run.count("failed")
+        logger.error("story failed, will be retried next run: %s: %s", url, reason)
+
+
+def _failure_text(failure: Failure) -> str:
+    if failure.check(HttpError):
+        return f"HTTP {failure.value.response.status}"  # type: ignore[union-attr]
+    return f"{type(failure.value).__name__}: {failure.value}"

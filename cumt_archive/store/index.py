@@ -1,0 +1,187 @@
+"""The archive's SQLite index: articles, where they were seen, runs, column walks.
+
+Every change is one transaction, so a killed run leaves the index as it was
+after its last whole step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    urlname TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    title TEXT,
+    published TEXT,
+    status TEXT NOT NULL,            -- ok | not_article | gone | alias | failed
+    reason TEXT,                     -- why not an article / the last error
+    content_sha1 TEXT,               -- of the rendered Markdown
+    path TEXT,                       -- Markdown file, relative to the archive
+    warc_file TEXT,
+    warc_offset INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    first_fetched TEXT,
+    last_fetched TEXT
+);
+CREATE TABLE IF NOT EXISTS sightings (
+    urlname TEXT NOT NULL,
+    list_url TEXT NOT NULL,
+    column_key TEXT,
+    first_seen TEXT NOT NULL,
+    PRIMARY KEY (urlname, list_url)
+);
+CREATE TABLE IF NOT EXISTS columns (
+    list_url TEXT PRIMARY KEY,
+    walked_to_end TEXT              -- when a run last followed this column to its last page
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    started TEXT NOT NULL,
+    finished TEXT,
+    exit_status INTEGER,
+    args TEXT,
+    counts TEXT
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+KNOWN = ("ok", "not_article", "gone", "alias")
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class ArticleRow:
+    urlname: str
+    url: str
+    title: str | None
+    published: str | None
+    status: str
+    reason: str | None
+    content_sha1: str | None
+    path: str | None
+    warc_file: str | None
+    warc_offset: int | None
+    attempts: int
+    first_fetched: str | None
+    last_fetched: str | None
+
+
+class ArchiveIndex:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- articles -------------------------------------------------------------
+
+    def article(self, urlname: str) -> ArticleRow | None:
+        row = self.db.execute("SELECT * FROM articles WHERE urlname=?", (urlname,)).fetchone()
+        return ArticleRow(*row) if row else None
+
+    def is_known(self, urlname: str) -> bool:
+        row = self.db.execute("SELECT status FROM articles WHERE urlname=?", (urlname,)).fetchone()
+        return bool(row) and row[0] in KNOWN
+
+    def articles(self, status: str | None = None) -> Iterator[ArticleRow]:
+        query = "SELECT * FROM articles" + (" WHERE status=?" if status else "") + " ORDER BY urlname"
+        for row in self.db.execute(query, (status,) if status else ()):
+            yield ArticleRow(*row)
+
+    def record_article(
+        self, *, urlname: str, url: str, title: str, published: str, content_sha1: str, path: str,
+        warc_file: str | None, warc_offset: int | None, fetched_at: str,
+    ) -> None:
+        self.db.execute(
+            """INSERT INTO articles (urlname, url, title, published, status, reason, content_sha1, path,
+                   warc_file, warc_offset, attempts, first_fetched, last_fetched)
+               VALUES (?, ?, ?, ?, 'ok', NULL, ?, ?, ?, ?, 1, ?, ?)
+               ON CONFLICT(urlname) DO UPDATE SET url=excluded.url, title=excluded.title,
+                   published=excluded.published, status='ok', reason=NULL, content_sha1=excluded.content_sha1,
+                   path=excluded.path, warc_file=COALESCE(excluded.warc_file, warc_file),
+                   warc_offset=COALESCE(excluded.warc_offset, warc_offset), attempts=attempts+1,
+                   first_fetched=COALESCE(first_fetched, excluded.first_fetched), last_fetched=excluded.last_fetched""",
+            (urlname, url, title, published, content_sha1, path, warc_file, warc_offset, fetched_at, fetched_at),
+        )
+
+    def record_outcome(self, *, urlname: str, url: str, status: str, reason: str, fetched_at: str | None = None) -> None:
+        """A page that is not (or not yet) an archived article: not_article, gone or failed."""
+        existing = self.article(urlname)
+        if existing is not None and existing.status == "ok" and status == "failed":
+            # A failed refetch never demotes an article we already hold.
+            self.db.execute("UPDATE articles SET reason=? WHERE urlname=?", (reason, urlname))
+            return
+        self.db.execute(
+            """INSERT INTO articles (urlname, url, status, reason, attempts, first_fetched, last_fetched)
+               VALUES (?, ?, ?, ?, 1, ?, ?)
+               ON CONFLICT(urlname) DO UPDATE SET status=excluded.status, reason=excluded.reason,
+                   attempts=attempts+1, last_fetched=COALESCE(excluded.last_fetched, last_fetched)""",
+            (urlname, url, status, reason, fetched_at, fetched_at),
+        )
+
+    def failed_urls(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT url FROM articles WHERE status='failed' ORDER BY url")]
+
+    def record_sighting(self, urlname: str, list_url: str, column_key: str) -> None:
+        self.db.execute(
+            "INSERT OR IGNORE INTO sightings (urlname, list_url, column_key, first_seen) VALUES (?, ?, ?, ?)",
+            (urlname, list_url, column_key, now()),
+        )
+
+    def sightings(self, urlname: str) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT list_url FROM sightings WHERE urlname=?", (urlname,))]
+
+    # -- columns and runs ----------------------------------------------------------
+
+    def column_walked(self, list_url: str) -> bool:
+        row = self.db.execute("SELECT walked_to_end FROM columns WHERE list_url=?", (list_url,)).fetchone()
+        return bool(row and row[0])
+
+    def mark_column_walked(self, list_url: str) -> None:
+        self.db.execute(
+            "INSERT INTO columns (list_url, walked_to_end) VALUES (?, ?) "
+            "ON CONFLICT(list_url) DO UPDATE SET walked_to_end=excluded.walked_to_end",
+            (list_url, now()),
+        )
+
+    def start_run(self, kind: str, args: dict[str, Any]) -> int:
+        cur = self.db.execute(
+            "INSERT INTO runs (kind, started, args) VALUES (?, ?, ?)", (kind, now(), json.dumps(args, ensure_ascii=False))
+        )
+        return int(cur.lastrowid or 0)
+
+    def finish_run(self, run_id: int, exit_status: int, counts: dict[str, int]) -> None:
+        self.db.execute(
+            "UPDATE runs SET finished=?, exit_status=?, counts=? WHERE id=?",
+            (now(), exit_status, json.dumps(counts, ensure_ascii=False, sort_keys=True), run_id),
+        )
+
+    def runs(self, limit: int = 5) -> list[tuple[Any, ...]]:
+        return list(self.db.execute(
+            "SELECT id, kind, started, finished, exit_status, counts FROM runs ORDER BY id DESC LIMIT ?", (limit,)
+        ))
+
+    def status_counts(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT status, COUNT(*) FROM articles GROUP BY status").fetchall())
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))

@@ -1,0 +1,148 @@
+"""Raw capture: every fetched page as gzipped WARC records, readable by any web-archive tool.
+
+A run writes `warc/<name>.warc.gz.open` and renames it on close. A file left
+`.open` by a killed run is cut back to its last whole record and renamed by
+the next run, so no half record is ever read as content.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from ..model import RawPage
+
+OPEN_SUFFIX = ".open"
+# Scrapy hands us decoded bodies; headers that described the wire encoding would lie in the archive.
+_WIRE_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
+
+
+@dataclass(frozen=True)
+class WarcRef:
+    file: str  # file name inside the warc folder, without the .open suffix
+    offset: int
+
+
+def _warc_date(fetched_at: str) -> str:
+    if fetched_at:
+        return fetched_at
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class WarcCapture:
+    def __init__(self, folder: Path, prefix: str = "cumt") -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d%H%M%S")
+        self.name = f"{prefix}-{stamp}-{os.getpid()}-{uuid.uuid4().hex[:6]}.warc.gz"
+        self.folder = folder
+        self._path = folder / (self.name + OPEN_SUFFIX)
+        self._handle = open(self._path, "ab")
+        self._writer = WARCWriter(self._handle, gzip=True)
+        self.records = 0
+
+    def write(self, page: RawPage, method: str = "GET") -> WarcRef:
+        headers = [(k, v) for k, v in page.headers.items() if k.lower() not in _WIRE_HEADERS]
+        headers.append(("Content-Length", str(len(page.body))))
+        http_headers = StatusAndHeaders(f"{page.status} {_reason(page.status)}", headers, protocol="HTTP/1.1")
+        offset = self._handle.tell()
+        record = self._writer.create_warc_record(
+            page.url,
+            "response",
+            payload=io.BytesIO(page.body),
+            length=len(page.body),
+            http_headers=http_headers,
+            warc_headers_dict={"WARC-Date": _warc_date(page.fetched_at)},
+        )
+        self._writer.write_record(record)
+        self._handle.flush()
+        self.records += 1
+        return WarcRef(self.name, offset)
+
+    def close(self) -> None:
+        if self._handle.closed:
+            return
+        self._handle.close()
+        if self.records:
+            os.replace(self._path, self.folder / self.name)
+        else:
+            self._path.unlink(missing_ok=True)
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
+def _to_page(record) -> RawPage:  # type: ignore[no-untyped-def]
+    http = record.http_headers
+    status = int(http.get_statuscode() or 0) if http else 0
+    headers = dict(http.headers) if http else {}
+    return RawPage(
+        url=record.rec_headers.get_header("WARC-Target-URI"),
+        body=record.content_stream().read(),
+        status=status,
+        headers=headers,
+        fetched_at=record.rec_headers.get_header("WARC-Date") or "",
+    )
+
+
+def iter_pages(path: Path) -> Iterator[tuple[int, RawPage]]:
+    """(offset, page) for every response record of a WARC file, in file order."""
+    with open(path, "rb") as handle:
+        iterator = ArchiveIterator(handle)
+        for record in iterator:
+            if record.rec_type == "response":
+                yield iterator.get_record_offset(), _to_page(record)
+
+
+def read_page(path: Path, offset: int) -> RawPage:
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        for record in ArchiveIterator(handle):
+            return _to_page(record)
+    raise ArchiveLoadFailed(f"{path}@{offset}: no WARC record there")
+
+
+def warc_files(folder: Path) -> list[Path]:
+    """Closed WARC files, oldest first (names start with a UTC timestamp)."""
+    if not folder.exists():
+        return []
+    return sorted((p for p in folder.glob("*.warc.gz")), key=lambda p: p.name.split("-", 1)[-1])
+
+
+def recover_open_files(folder: Path) -> list[str]:
+    """Cut WARC files left open by a killed run back to whole records and close them."""
+    recovered = []
+    for path in sorted(folder.glob(f"*.warc.gz{OPEN_SUFFIX}")):
+        good_end = 0
+        try:
+            with open(path, "rb") as handle:
+                iterator = ArchiveIterator(handle)
+                for record in iterator:
+                    record.content_stream().read()
+                    good_end = iterator.get_record_offset() + iterator.get_record_length()
+        except (ArchiveLoadFailed, EOFError, OSError, ValueError) as exc:
+            recovered.append(f"{path.name}: cut at byte {good_end} ({type(exc).__name__})")
+        with open(path, "r+b") as handle:
+            handle.truncate(good_end)
+        final = path.with_name(path.name[: -len(OPEN_SUFFIX)])
+        if good_end:
+            os.replace(path, final)
+        else:
+            path.unlink()
+        recovered.append(f"{path.name}: closed with {good_end} bytes")
+    return recovered

@@ -1,0 +1,102 @@
+"""URL identity: canonical form, urlname, and the archive's file names.
+
+Every name derived from a URL goes through here so that nothing a page or a
+server says can place a file outside the archive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import re
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+_EXT = re.compile(r"\.([A-Za-z0-9]{1,8})$")
+_WEBPLUS_ARTICLE = re.compile(r"/c(\d+)a(\d+)/page\.(htm|psp)$")
+_VSB_ARTICLE = re.compile(r"/info/(\d+)/(\d+)\.htm$")
+MAX_NAME = 120
+
+
+def canonical_url(url: str) -> str:
+    """http scheme, lower-case host, no default port, no fragment; path and query as written."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    port = parts.port
+    netloc = host
+    if port is not None and str(port) != _DEFAULT_PORTS.get(scheme, ""):
+        netloc = f"{host}:{port}"
+    if scheme in ("http", "https"):
+        scheme = "http"
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+
+
+def md5_hex(text: str) -> str:
+    return hashlib.md5(text.encode("utf-8")).hexdigest()
+
+
+def urlname(url: str) -> str:
+    return md5_hex(canonical_url(url))
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def host_matches(host: str, domains: list[str] | tuple[str, ...]) -> bool:
+    host = host.lower()
+    return any(host == d or host.endswith("." + d) for d in domains)
+
+
+def _safe(text: str) -> str:
+    return _SAFE_NAME.sub("-", text).strip("-.") or "x"
+
+
+def site_label(host: str, domains: list[str] | tuple[str, ...]) -> str:
+    """`xwzx` for xwzx.cumt.edu.cn when cumt.edu.cn is a profile domain, else the whole host."""
+    for domain in domains:
+        if host.endswith("." + domain):
+            return _safe(host[: -len(domain) - 1].replace(".", "-"))
+        if host == domain:
+            return _safe(domain.split(".")[0])
+    return _safe(host.replace(".", "-"))
+
+
+def post_filename(url: str, domains: list[str] | tuple[str, ...]) -> str:
+    """Stable, unique Markdown file name: `xwzx-c523a537506.md`, `news-1002-71704.md`, ...
+
+    Known article URL shapes give short readable names; anything else gets a
+    slug plus part of its urlname so that two URLs never share a file.
+    """
+    parts = urlsplit(url)
+    label = site_label((parts.hostname or "").lower(), domains)
+    path = parts.path
+    if not parts.query:
+        match = _WEBPLUS_ARTICLE.search(path)
+        if match:
+            suffix = "-psp" if match.group(3) == "psp" else ""
+            return f"{label}-c{match.group(1)}a{match.group(2)}{suffix}.md"
+        match = _VSB_ARTICLE.search(path)
+        if match:
+            return f"{label}-{match.group(1)}-{match.group(2)}.md"
+    stem = _safe(unquote(path + ("?" + parts.query if parts.query else "")))[:60]
+    return f"{label}-{stem}-{urlname(url)[:10]}.md"
+
+
+def media_relpath(url: str, name: str = "") -> str:
+    """Where a media file's original bytes live, relative to the archive's media/ folder.
+
+    Content-addressed by URL (sha1, as Scrapy's FilesPipeline does) so no
+    server-given name reaches the file system; the extension comes from the
+    URL path or, for extension-less download links, from the attachment name.
+    """
+    digest = hashlib.sha1(canonical_url(url).encode("utf-8")).hexdigest()
+    ext = ""
+    for candidate in (posixpath.basename(unquote(urlsplit(url).path)), name):
+        match = _EXT.search(candidate or "")
+        if match and match.group(1).lower() not in ("jsp", "htm", "html", "php", "asp", "aspx", "psp"):
+            ext = "." + match.group(1).lower()
+            break
+    return f"{digest[:2]}/{digest}{ext}"
