@@ -1,0 +1,163 @@
+"""Rebuild Markdown from saved pages, offline, with today's extraction and rendering.
+
+Two sources: the archive's own WARC captures, or a `wget -x` style tree of
+saved pages (`host/path`). Neither touches the network; both publish through
+`Archive.publish`, exactly as the crawl does.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import shutil
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+from urllib.parse import quote, unquote, urlsplit
+
+from .archive import Archive
+from .extract import extract_article
+from .model import Article, Media, RawPage
+from .store.warc import WarcCapture, iter_pages, read_page, warc_files
+from .urls import urlname
+
+logger = logging.getLogger(__name__)
+Progress = Callable[[int, int], None]
+_PAGE_SUFFIXES = (".htm", ".html", ".shtml", ".psp", ".jsp", ".php", ".asp", ".aspx", "")
+
+
+@dataclass
+class RegenerateReport:
+    counts: Counter[str] = field(default_factory=Counter)
+    problems: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        keys = ("pages", "articles", "new", "updated", "unchanged", "not_articles", "media_copied", "errors")
+        return " ".join(f"{k}={self.counts.get(k, 0)}" for k in keys)
+
+
+def _publish(archive: Archive, article: Article, report: RegenerateReport, warc_file: str | None,
+             warc_offset: int | None, fetched_at: str) -> None:
+    try:
+        published = archive.publish(article)
+    except OSError as exc:
+        report.counts["errors"] += 1
+        report.problems.append(f"{article.url}: cannot write {archive.post_path(article)}: {exc}")
+        return
+    report.counts["articles"] += 1
+    report.counts["new" if published.created else "updated" if published.changed else "unchanged"] += 1
+    assert archive.index is not None
+    archive.index.record_article(
+        urlname=article.urlname, url=article.url, title=article.title,
+        published=f"{article.published:%Y-%m-%d %H:%M:%S}", content_sha1=published.sha1, path=published.relpath,
+        warc_file=warc_file, warc_offset=warc_offset, fetched_at=fetched_at,
+    )
+
+
+def from_warc(archive: Archive, progress: Progress | None = None) -> RegenerateReport:
+    """Every article page captured in the archive's WARC files -> Markdown (newest good capture wins)."""
+    report = RegenerateReport()
+    captures: dict[str, list[tuple[str, int]]] = {}
+    files = warc_files(archive.layout.warc)
+    for path in files:
+        for offset, page in iter_pages(path):
+            report.counts["pages"] += 1
+            if page.status == 200:
+                captures.setdefault(urlname(page.url), []).append((path.name, offset))
+    total = len(captures)
+    for done, (key, refs) in enumerate(captures.items(), 1):
+        for file_name, offset in reversed(refs):
+            page = read_page(archive.layout.warc / file_name, offset)
+            result = extract_article(page)
+            if isinstance(result, Article):
+                _publish(archive, result, report, file_name, offset, page.fetched_at)
+                break
+        else:
+            report.counts["not_articles"] += 1
+        if progress:
+            progress(done, total)
+    return report
+
+
+def _url_for(rel: Path) -> str:
+    host, *rest = rel.parts
+    path = "/".join(rest)
+    if "?" in path:
+        path, query = path.split("?", 1)
+        return f"http://{host.lower()}/{quote(path, safe='/%')}?{query}"
+    return f"http://{host.lower()}/{quote(path, safe='/%')}"
+
+
+def _saved_pages(source: Path) -> Iterator[tuple[Path, Path]]:
+    for path in sorted(source.rglob("*")):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        rel = path.relative_to(source)
+        if len(rel.parts) < 2:
+            continue
+        suffix = path.suffix.lower() if "." in path.name else ""
+        if suffix in _PAGE_SUFFIXES or "?" in path.name:
+            yield path, rel
+
+
+def from_html(archive: Archive, source: Path, progress: Progress | None = None) -> RegenerateReport:
+    """A `wget -x` tree (host/path) -> Markdown; media found in the same tree are copied in.
+
+    The pages are also captured into the archive's WARC so that later
+    `regenerate --archive` runs find them.
+    """
+    if not source.is_dir():
+        raise NotADirectoryError(f"{source}: --from-html needs a directory of saved pages laid out host/path")
+    report = RegenerateReport()
+    pages = list(_saved_pages(source))
+    warc = WarcCapture(archive.layout.warc, prefix="import")
+    try:
+        for done, (path, rel) in enumerate(pages, 1):
+            report.counts["pages"] += 1
+            body = path.read_bytes()
+            # wget keeps the server's Last-Modified as the file's mtime: the only date an undated page has.
+            modified = email.utils.formatdate(path.stat().st_mtime, usegmt=True)
+            page = RawPage(url=_url_for(rel), body=body, status=200, headers={"Last-Modified": modified})
+            result = extract_article(page)
+            if isinstance(result, Article):
+                ref = warc.write(page)
+                for media in result.media:
+                    report.counts["media_copied"] += _copy_media(archive, source, media.url, media.name)
+                _publish(archive, result, report, ref.file, ref.offset, page.fetched_at)
+            else:
+                report.counts["not_articles"] += 1
+                logger.info("not an article (%s): %s", result.reason, path)
+            if progress:
+                progress(done, len(pages))
+    finally:
+        warc.close()
+    return report
+
+
+def _copy_media(archive: Archive, source: Path, url: str, name: str) -> int:
+    parts = urlsplit(url)
+    candidate = source / (parts.hostname or "") / unquote(parts.path.lstrip("/"))
+    if parts.query:
+        candidate = candidate.with_name(candidate.name + "?" + parts.query)
+    try:
+        resolved = candidate.resolve()
+        resolved.relative_to(source.resolve())
+    except (ValueError, OSError):
+        return 0
+    if not resolved.is_file():
+        return 0
+    target = archive.media_path(Media(url, name))
+    if target.exists():
+        return 0
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp-copy")
+    shutil.copyfile(resolved, tmp)
+    tmp.replace(target)
+    return 1
+
+
+def print_progress(done: int, total: int) -> None:
+    if done == total or done % 100 == 0:
+        print(f"\rregenerate: {done}/{total}", end="\n" if done == total else "", file=sys.stderr, flush=True)
