@@ -51,7 +51,7 @@ def host_matches(host: str, domains: list[str] | tuple[str, ...]) -> bool:
 
 
 def _safe(text: str) -> str:
-    return _SAFE_NAME.sub("-", text).strip("-.") or "x"
+    return re.sub(r"-{2,}", "-", _SAFE_NAME.sub("-", text).replace("..", "-")).strip("-.") or "x"
 
 
 def site_label(host: str, domains: list[str] | tuple[str, ...]) -> str:

@@ -39,7 +39,7 @@ _TEMPLATE_OPEN = re.compile(r"\{(?=[{%#])")
 _TEMPLATE_CLOSE = re.compile(r"(?<=[}%#])\}")
 _LINE_START_MARKER = re.compile(r"^(?:#{1,6}(?:\s|$)|>|[-+](?:\s|$)|=+$)")
 _LINE_START_NUMBER = re.compile(r"^(\d{1,9})([.)])(?=\s|$)")
-_ATTACHMENT_LABEL = re.compile(r"^[\s附件相关下载:：【】\[\]()（）、,，.。0-9-]*$")
+_ATTACHMENT_LABEL = re.compile(r"^[\s附件相关下载已次:：【】\[\]()（）、,，.。0-9-]*$")
 _HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _STRONG_OPEN, _STRONG_CLOSE, _EM_OPEN, _EM_CLOSE = "\x01", "\x02", "\x03", "\x04"
 _MARKERS = re.compile("[\x01-\x04]")
@@ -119,10 +119,16 @@ class BodyConverter:
         self.image_source = image_source
         self.attachment_of = attachment_of
 
-    def convert(self, root: HtmlElement) -> tuple[list[Block], list[Media]]:
+    def convert(self, root: HtmlElement, *spill: HtmlElement) -> tuple[list[Block], list[Media]]:
+        """Blocks of root's content, then of `spill`: elements a stray end tag pushed out of the body."""
         state = _State()
         self._walk_children(root, state)
         self._flush(state)
+        for el in spill:
+            self._walk(el, state)
+            if el.tail:
+                self._add_text(el.tail, state)
+            self._flush(state)
         return state.blocks, state.attachments
 
     # -- tree walk -----------------------------------------------------------------

@@ -58,6 +58,14 @@ def _body(doc: HtmlElement) -> HtmlElement | None:
     return None
 
 
+def _spilled(body: HtmlElement) -> list[HtmlElement]:
+    """Body content that a stray </div> closed the body before: it lands beside it in div.read."""
+    parent = body.getparent()
+    if parent is None or not parent.xpath(f"self::*[{_has_class('read')} or {_has_class('entry')}]"):
+        return []
+    return [el for el in body.itersiblings() if isinstance(el.tag, str)]
+
+
 def _title(doc: HtmlElement) -> str:
     for xpath in (
         f"//h1[{_has_class('arti_title')}]",
@@ -96,7 +104,7 @@ def article_parts(page: RawPage, doc: HtmlElement) -> ArticleParts | None:
         return None
     found = _date(doc, page)
     drop_elements(body, f".//*[{_has_class('arti_metas')} or {_has_class('news_xx')}]")
-    blocks, attachments = BodyConverter(page.url, image_source, attachment_of).convert(body)
+    blocks, attachments = BodyConverter(page.url, image_source, attachment_of).convert(body, *_spilled(body))
     return ArticleParts(
         title=_title(doc),
         date=found,

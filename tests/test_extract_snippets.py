@@ -1,0 +1,134 @@
+"""Extraction rules on small hand-written pages (the fixture cases cover whole templates)."""
+
+import html
+
+from cumt_archive.extract import extract_article
+from cumt_archive.model import Article, RawPage
+
+URL = "https://xwzx.cumt.edu.cn/12/34/c523a1234/page.htm"
+
+
+def webplus(body_html: str, title: str = "标题", meta: str = "发布时间：2024-05-06") -> str:
+    return f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title></head><body>
+<div class="nav"><a href="/">首页</a><a href="/523/list.htm">新闻</a></div>
+<div class="article" frag="窗口3" portletmode="simpleArticleAttri">
+<h1 class="arti_title">{title}</h1><p class="arti_metas"><span class="arti_update">{meta}</span>
+<span class="arti_views">浏览次数：<span class="WP_VisitCount">12</span></span></p>
+<div class="entry"><div class="read"><div class='wp_articlecontent'>{body_html}</div></div></div></div>
+<div class="footer">版权所有 中国矿业大学</div></body></html>"""
+
+
+def extract(html: str, url: str = URL, headers=None) -> Article:
+    result = extract_article(RawPage(url=url, body=html.encode("utf-8"), headers=headers or {}))
+    assert isinstance(result, Article), result
+    return result
+
+
+def test_bold_before_cjk_punctuation_uses_html():
+    article = extract(webplus("<p><strong>重点任务：</strong>推进改革</p><p>这是<b>重点</b>内容</p>"))
+    assert article.text_blocks == ["<strong>重点任务：</strong>推进改革", "这是**重点**内容"]
+
+
+def test_links_are_absolute_and_tables_are_pipe_tables():
+    article = extract(webplus(
+        '<p>详见<a href="/2024/notice.htm">通知</a>。</p>'
+        "<table><tr><td>姓名</td><td>学院</td></tr><tr><td>张三</td><td>计算机|软件</td></tr></table>"
+    ))
+    assert article.text_blocks[0] == "详见[通知](https://xwzx.cumt.edu.cn/2024/notice.htm)。"
+    assert article.text_blocks[1] == "| 姓名 | 学院 |\n| --- | --- |\n| 张三 | 计算机\\|软件 |"
+
+
+def test_word_residue_and_indentation_disappear():
+    article = extract(webplus(
+        '<p class="MsoNormal" style="text-indent:2em">&nbsp;&nbsp;\u3000\u3000<span lang="EN-US">2024</span>'
+        "<span style='mso-spacerun:yes'>年</span>工作<o:p></o:p></p>"
+        "<!--[if gte vml 1]><v:shape><v:imagedata src='file:///C:/x.png'/></v:shape><![endif]-->"
+        "<p>&nbsp;</p><p><br/></p><p>第二段\n   继续</p><script>var a=1;</script>"
+    ))
+    assert article.text_blocks == ["2024年工作", "第二段继续"]
+
+
+def test_template_syntax_is_neutralised_for_hexo():
+    article = extract(webplus("<p>公式 {{ x }} 与 {% raw %} 以及 {# c #}</p>"))
+    block = article.text_blocks[0]
+    assert "{{" not in block and "{%" not in block and "{#" not in block
+    assert html.unescape(block) == "公式 {{ x }} 与 {% raw %} 以及 {# c #}"
+
+
+def test_images_prefer_original_src_and_keep_order():
+    article = extract(webplus(
+        '<p style="text-align:center"><img src="/_upload/article/images/a/b/small.jpg" '
+        'original-src="/_upload/article/images/a/b/small_d.jpg"></p><p>图注</p>'
+        '<p><span><img src="https://zwb.cumt.edu.cn/_upload/article/images/c.png"></span></p>'
+        '<p><img src="/_ueditor/themes/default/images/icon_pdf.gif"></p>'
+    ))
+    assert [m.url for m in article.images] == [
+        "https://xwzx.cumt.edu.cn/_upload/article/images/a/b/small_d.jpg",
+        "https://zwb.cumt.edu.cn/_upload/article/images/c.png",
+    ]
+    assert article.text_blocks == ["图注"]
+
+
+def test_attachments_webplus_links_and_pdf_player():
+    article = extract(webplus(
+        "<p>请见附件。</p>"
+        '<p><a href="/_upload/article/files/aa/bb/名单.xlsx" sudyfile-attr="{\'title\':\'名单.xlsx\'}">名单.xlsx</a></p>'
+        '<div class="wp_pdf_player" pdfsrc="/_upload/article/files/cc/dd/x.pdf" sudyfile-attr="{\'title\':\'通知.pdf\'}"></div>'
+    ))
+    assert [(m.name, m.url) for m in article.attachments] == [
+        ("名单.xlsx", "https://xwzx.cumt.edu.cn/_upload/article/files/aa/bb/名单.xlsx"),
+        ("通知.pdf", "https://xwzx.cumt.edu.cn/_upload/article/files/cc/dd/x.pdf"),
+    ]
+    assert article.text_blocks == ["请见附件。"]
+
+
+def test_time_of_day_is_kept_and_dotted_dates_work():
+    assert str(extract(webplus("<p>正文</p>", meta="发布时间：2023-04-01 15:30")).published) == "2023-04-01 15:30:00"
+    assert str(extract(webplus("<p>正文</p>", meta="2022.11.07")).published) == "2022-11-07 00:00:00"
+
+
+def test_malformed_html_still_yields_paragraphs():
+    html = webplus("<p>第一段<p>第二段</div><p>第三段")
+    assert extract(html).text_blocks == ["第一段", "第二段", "第三段"]
+
+
+def test_paragraph_starting_like_markdown_syntax_stays_a_paragraph():
+    article = extract(webplus("<p># 不是标题</p><p>1. 不是列表</p><p>- 也不是</p>"))
+    assert article.text_blocks == ["\\# 不是标题", "1\\. 不是列表", "\\- 也不是"]
+
+
+def gbk_page(meta_charset: bool) -> bytes:
+    head = '<meta http-equiv="Content-Type" content="text/html; charset=gb2312">' if meta_charset else ""
+    return webplus("<p>中国矿业大学新闻，编码测试。</p>").replace('<meta charset="utf-8">', head).encode("gb18030")
+
+
+def test_gbk_decoding_from_header_meta_or_guess():
+    for body, headers in (
+        (gbk_page(True), {}),
+        (gbk_page(False), {"Content-Type": "text/html; charset=GBK"}),
+        (gbk_page(False), {}),
+    ):
+        result = extract_article(RawPage(url=URL, body=body, headers=headers))
+        assert isinstance(result, Article)
+        assert result.text_blocks == ["中国矿业大学新闻，编码测试。"]
+        assert result.title == "标题"
+
+
+def test_utf8_bom_is_harmless():
+    result = extract_article(RawPage(url=URL, body=b"\xef\xbb\xbf" + webplus("<p>正文</p>").encode("utf-8")))
+    assert isinstance(result, Article) and result.title == "标题"
+
+
+def test_not_articles():
+    campus = "<html><body><p>您当前ip并非校内地址，该信息仅允许校内地址访问</p></body></html>"
+    assert extract_article(RawPage(url=URL.replace(".htm", ".psp"), body=campus.encode())).reason == "campus_only"
+    login = '<html><body><form><input name="u"><input type="password" name="p"></form></body></html>'
+    assert extract_article(RawPage(url="https://authserver.cumt.edu.cn/authserver/login?service=x",
+                                   body=login.encode())).reason == "login"
+    challenge = "<html><head><script>eval(atob('ZG9jdW1lbnQ='));location.reload()</script></head><body></body></html>"
+    assert extract_article(RawPage(url=URL, status=412, body=challenge.encode())).reason == "challenge"
+    assert extract_article(RawPage(url=URL, status=200, body=challenge.encode())).reason == "challenge"
+    plain = "<html><body><p>hello</p></body></html>"
+    assert extract_article(RawPage(url=URL, body=plain.encode())).reason == "unknown_cms"
+    empty = webplus("<p>&nbsp;</p>")
+    assert extract_article(RawPage(url=URL, body=empty.encode())).reason == "empty"

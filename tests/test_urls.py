@@ -1,0 +1,52 @@
+from cumt_archive.urls import canonical_url, media_relpath, post_filename, urlname
+
+SEED_URL = "http://xwzx.cumt.edu.cn/33/a2/c523a537506/page.htm"
+DOMAINS = ("cumt.edu.cn",)
+
+
+def test_seed_urlname_is_md5_of_its_url():
+    assert urlname(SEED_URL) == "097a10403a3b04d2c8efdc302c9958a4"
+
+
+def test_https_and_host_case_and_fragment_do_not_change_identity():
+    for variant in (
+        "https://xwzx.cumt.edu.cn/33/a2/c523a537506/page.htm",
+        "HTTPS://XWZX.cumt.edu.cn:443/33/a2/c523a537506/page.htm#top",
+        "http://xwzx.cumt.edu.cn:80/33/a2/c523a537506/page.htm",
+    ):
+        assert canonical_url(variant) == SEED_URL
+        assert urlname(variant) == urlname(SEED_URL)
+
+
+def test_non_default_port_and_query_are_kept():
+    assert canonical_url("https://a.cumt.edu.cn:8443/x?b=1&a=2") == "http://a.cumt.edu.cn:8443/x?b=1&a=2"
+
+
+def test_post_filenames_are_short_for_known_shapes():
+    assert post_filename(SEED_URL, DOMAINS) == "xwzx-c523a537506.md"
+    assert post_filename("http://news.cumt.edu.cn/info/1002/71704.htm", DOMAINS) == "news-1002-71704.md"
+    assert post_filename("http://xwzx.cumt.edu.cn/33/a2/c523a537506/page.psp", DOMAINS) == "xwzx-c523a537506-psp.md"
+    assert post_filename("http://cs.fudan.edu.cn/1c/58/c35229a466008/page.htm", DOMAINS) == \
+        "cs-fudan-edu-cn-c35229a466008.md"
+
+
+def test_other_urls_get_unique_safe_names():
+    a = post_filename("http://news.cumt.edu.cn/content.jsp?urltype=news.NewsContentUrl&wbtreeid=1002&wbnewsid=1", DOMAINS)
+    b = post_filename("http://news.cumt.edu.cn/content.jsp?urltype=news.NewsContentUrl&wbtreeid=1002&wbnewsid=2", DOMAINS)
+    assert a != b
+    hostile = post_filename("http://evil.cumt.edu.cn/%2e%2e/%2e%2e/etc/passwd?x=/../../" + "a" * 500, DOMAINS)
+    assert "/" not in hostile and ".." not in hostile.replace("..md", "")
+    assert len(hostile) <= 130
+
+
+def test_media_paths_never_escape_and_keep_extension():
+    path = media_relpath("http://zwb.cumt.edu.cn/_upload/article/images/5f/b6/x/bfc75137.jpg")
+    assert path.endswith(".jpg") and path.count("/") == 1 and not path.startswith("/")
+    traversal = media_relpath("http://x.cumt.edu.cn/%2e%2e/%2e%2e/etc/passwd")
+    assert ".." not in traversal and not traversal.startswith("/")
+    download = media_relpath(
+        "http://news.cumt.edu.cn/system/_content/download.jsp?urltype=news.DownloadAttachUrl&owner=1&wbfileid=2",
+        "名单.xlsx",
+    )
+    assert download.endswith(".xlsx")
+    assert media_relpath("http://a/b/c.JPG") != media_relpath("http://a/b/d.JPG")
