@@ -1,0 +1,202 @@
+"""The archive over time: incremental runs, regenerate, crash safety, locking, exit status.
+
+Every test runs `scrapy crawl cumt` as a real process against a generated site
+served by a mirror proxy on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from cumt_archive.store.warc import iter_pages, warc_files
+from conftest import REPO, crawl_command, crawl_env, run_crawl, tree_bytes
+from sitegen import GeneratedSite
+
+
+def article_requests(requests: list[str]) -> list[str]:
+    return [u for u in requests if "/info/" in u or "/page.htm" in u]
+
+
+def list_requests(requests: list[str]) -> list[str]:
+    return [u for u in requests if u.endswith(("list.htm", ".htm")) and ("/523/" in u or "sdxw" in u)]
+
+
+@pytest.fixture
+def site(tmp_path):
+    generated = GeneratedSite(tmp_path / "site")
+    generated.add("webplus", 9)
+    generated.add("vsb", 9)
+    return generated
+
+
+def test_first_run_then_nothing_new_then_one_new_story_per_family(site, tmp_path, mirror_factory):
+    mirror = mirror_factory(site.root)
+    archive = tmp_path / "archive"
+    first = run_crawl(archive, site.list_urls, mirror.proxy_url)
+    assert first.returncode == 0, first.log
+    posts = sorted(p.name for p in (archive / "posts").glob("*.md"))
+    assert len(posts) == 18
+    assert len(list((archive / "media").rglob("*.png"))) == 18
+    assert len(list((archive / "media").rglob("*.pdf"))) == 9
+    assert "new=18" in first.log and "exit status 0" in first.log
+    before = tree_bytes(archive, "posts", "media")
+
+    mirror.requests.clear()
+    second = run_crawl(archive, site.list_urls, mirror.proxy_url)
+    assert second.returncode == 0, second.log
+    fetched = [u for u in mirror.requests if not u.endswith("robots.txt")]
+    assert sorted(fetched) == sorted(site.list_urls), fetched  # one list page per column, nothing else
+    assert tree_bytes(archive, "posts", "media") == before
+
+    # A day later: one new story in each column; the VSB pages shift (file numbers count from the oldest).
+    new_stories = site.add("webplus") + site.add("vsb")
+    mirror.requests.clear()
+    third = run_crawl(archive, site.list_urls, mirror.proxy_url)
+    assert third.returncode == 0, third.log
+    fetched_articles = sorted(article_requests(mirror.requests))
+    assert fetched_articles == sorted(s.url for s in new_stories)
+    media_fetched = [u for u in mirror.requests if ".png" in u or "download.jsp" in u]
+    assert len(media_fetched) == 3  # two images and one attachment, nothing already archived
+    after = tree_bytes(archive, "posts", "media")
+    assert {k: v for k, v in after.items() if k in before} == before  # no existing file changed
+    assert len(after) == len(before) + 5
+    assert "new=2" in third.log
+
+
+def test_regenerate_from_warc_gives_back_the_same_bytes(site, tmp_path, mirror_factory):
+    mirror = mirror_factory(site.root)
+    archive = tmp_path / "archive"
+    assert run_crawl(archive, site.list_urls, mirror.proxy_url).returncode == 0
+    before = tree_bytes(archive, "posts")
+    for md in (archive / "posts").glob("*.md"):
+        md.unlink()
+    env = {k: v for k, v in os.environ.items()}
+    env.update({"http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9"})  # the network points nowhere
+    proc = subprocess.run([sys.executable, "-m", "cumt_archive.cli", "regenerate", "--archive", str(archive)],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "articles=18" in proc.stdout
+    assert tree_bytes(archive, "posts") == before
+
+
+def test_warc_files_pass_warcio_check_and_hold_every_article(site, tmp_path, mirror_factory):
+    mirror = mirror_factory(site.root)
+    archive = tmp_path / "archive"
+    assert run_crawl(archive, site.list_urls, mirror.proxy_url).returncode == 0
+    files = warc_files(archive / "warc")
+    assert files
+    check = subprocess.run([sys.executable, "-m", "warcio.cli", "check", *map(str, files)],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    captured = {page.url for f in files for _, page in iter_pages(f)}
+    assert {s.url for s in site.stories} <= captured
+    assert set(site.list_urls) <= captured
+
+
+def _wait_for(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_sigkill_mid_crawl_then_rerun_equals_a_clean_crawl(site, tmp_path, mirror_factory):
+    mirror = mirror_factory(site.root)
+    clean = tmp_path / "clean"
+    assert run_crawl(clean, site.list_urls, mirror.proxy_url).returncode == 0
+
+    killed = tmp_path / "killed"
+    slow = crawl_command(killed, site.list_urls, "-s", "DOWNLOAD_DELAY=0.15", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1")
+    proc = subprocess.Popen(slow, cwd=REPO, env=crawl_env(mirror.proxy_url),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert _wait_for(lambda: len(list((killed / "posts").glob("*.md"))) >= 5, 60), "crawl never got going"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    written_before_kill = len(list((killed / "posts").glob("*.md")))
+    assert 5 <= written_before_kill < 18
+
+    rerun = run_crawl(killed, site.list_urls, mirror.proxy_url)
+    assert rerun.returncode == 0, rerun.log
+    assert tree_bytes(killed, "posts", "media") == tree_bytes(clean, "posts", "media")
+    stray = [p for p in killed.rglob("*") if ".tmp-" in p.name or p.name.endswith(".open")]
+    assert stray == []
+    db = sqlite3.connect(killed / "index.sqlite")
+    assert db.execute("SELECT COUNT(*) FROM articles WHERE status='ok'").fetchone()[0] == 18
+    assert db.execute("SELECT COUNT(*) FROM runs WHERE finished IS NULL").fetchone()[0] == 1  # the killed run
+
+
+def test_second_run_on_the_same_archive_refuses_at_once(site, tmp_path, mirror_factory):
+    mirror = mirror_factory(site.root)
+    archive = tmp_path / "archive"
+    slow = crawl_command(archive, site.list_urls, "-s", "DOWNLOAD_DELAY=0.1", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1")
+    first = subprocess.Popen(slow, cwd=REPO, env=crawl_env(mirror.proxy_url),
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert _wait_for(lambda: len(list((archive / "posts").glob("*.md"))) >= 1, 60)
+    started = time.monotonic()
+    second = run_crawl(archive, site.list_urls, mirror.proxy_url)
+    assert time.monotonic() - started < 30
+    assert second.returncode == 3
+    assert "another run holds the archive" in second.stderr
+    regen = subprocess.run([sys.executable, "-m", "cumt_archive.cli", "regenerate", "--archive", str(archive)],
+                           capture_output=True, text=True, timeout=60)
+    assert regen.returncode == 3 and "another run holds the archive" in regen.stderr
+    out, _ = first.communicate(timeout=120)
+    assert first.returncode == 0, out
+    assert len(list((archive / "posts").glob("*.md"))) == 18
+
+
+def test_failed_story_gives_non_zero_exit_and_is_retried_next_run(site, tmp_path, mirror_factory):
+    broken = site.of("webplus")[0]
+    routes = site.root / "xwzx.cumt.edu.cn" / "_routes.json"
+    routes.write_text('{"%s": {"always_status": 500}}' % broken.url.split("cumt.edu.cn", 1)[1])
+    mirror = mirror_factory(site.root)
+    archive = tmp_path / "archive"
+    first = run_crawl(archive, site.list_urls, mirror.proxy_url)
+    assert first.returncode == 1
+    assert "failed=1" in first.log and broken.url in first.log
+    assert len(list((archive / "posts").glob("*.md"))) == 17
+    routes.write_text("{}")
+    mirror.stop()
+    mirror = mirror_factory(site.root)  # the server is mended
+    # Even when its list page is no longer visited, the failed story is fetched again.
+    second = run_crawl(archive, ["http://news.cumt.edu.cn/sdxw.htm"], mirror.proxy_url)
+    assert second.returncode == 0, second.log
+    assert broken.url in mirror.requests
+    assert len(list((archive / "posts").glob("*.md"))) == 18
+
+
+def test_status_command_reports_the_index(site, tmp_path, mirror_factory):
+    mirror = mirror_factory(site.root)
+    archive = tmp_path / "archive"
+    assert run_crawl(archive, site.list_urls, mirror.proxy_url).returncode == 0
+    proc = subprocess.run([sys.executable, "-m", "cumt_archive.cli", "status", "--archive", str(archive)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0
+    assert "18 archived" in proc.stdout and "crawl" in proc.stdout and "exit 0" in proc.stdout
+
+
+@pytest.mark.parametrize("args,message", [
+    (["-a", "since=yesterday"], "since"),
+    (["-a", "max_pages=0"], "max_pages"),
+    (["-a", "depth=3"], "unknown argument"),
+    (["-a", "lists=ftp://x/y"], "lists"),
+    (["-a", "columns=nope"], "columns"),
+])
+def test_bad_arguments_fail_clearly_and_touch_nothing(tmp_path, args, message):
+    archive = tmp_path / "archive"
+    cmd = [sys.executable, "-m", "scrapy", "crawl", "cumt", *args, "-s", f"ARCHIVE_DIR={archive}"]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=60,
+                          env=crawl_env("http://127.0.0.1:9"))
+    assert proc.returncode != 0
+    assert message in (proc.stdout + proc.stderr)
+    assert not archive.exists()
