@@ -96,12 +96,12 @@ def render(article: Article, profile: Profile, options: RenderOptions = RenderOp
         parts = [title]
         for block in article.blocks:
             if isinstance(block, TextBlock):
-                parts.append(block.markdown)
+                parts.append(escape_template(block.markdown))
             elif isinstance(block, ImageBlock):
                 parts.append(f"![图]({_media_target(block.image, options)})")
         body = "\n\n".join([*parts, *attachments, source])
     else:
-        text = "\n\n".join([title, *article.text_blocks])
+        text = "\n\n".join([title, *map(escape_template, article.text_blocks)])
         media = [f"![图]({_media_target(m, options)})" for m in article.images] + attachments
         # The seed archive leaves three blank lines between the text and the media that follow it.
         body = text + ("\n\n\n\n" + "\n\n".join(media) if media else "") + "\n\n" + source

@@ -32,7 +32,9 @@ SKIP_TAGS = frozenset(
 # Whitespace that only exists to lay out the HTML source or indent a paragraph.
 _WS = re.compile(r"[ \t\r\n\f\v\xa0\u3000\u2002\u2003\u200b]+")
 _CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f"
-_CJK_NEWLINE = re.compile(rf"(?<=[{_CJK}])[ \t\r\f\xa0]*\n\s*(?=[{_CJK}])")
+_SOFT_BREAK = "\x05"  # source whitespace that held a line break: gone between CJK characters, else a space
+_WS_WITH_NEWLINE = re.compile(r"[ \t\r\f\v\xa0]*\n[ \t\r\n\f\v\xa0]*")
+_CJK_SOFT_BREAK = re.compile(rf"(?<=[{_CJK}])([\x01-\x04]*)\x05+(?=[\x01-\x04]*[{_CJK}])")
 _MD_ESCAPE = re.compile(r"([\\`*_\[\]])")
 _HTML_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
 _TEMPLATE_OPEN = re.compile(r"\{(?=[{%#])")
@@ -42,7 +44,7 @@ _LINE_START_NUMBER = re.compile(r"^(\d{1,9})([.)])(?=\s|$)")
 _ATTACHMENT_LABEL = re.compile(r"^[\s附件相关下载已次:：【】\[\]()（）、,，.。0-9-]*$")
 _HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _STRONG_OPEN, _STRONG_CLOSE, _EM_OPEN, _EM_CLOSE = "\x01", "\x02", "\x03", "\x04"
-_MARKERS = re.compile("[\x01-\x04]")
+_MARKERS = re.compile("[\x01-\x05]")
 
 
 def escape_template(text: str) -> str:
@@ -52,8 +54,7 @@ def escape_template(text: str) -> str:
 
 def escape_text(text: str) -> str:
     text = _MD_ESCAPE.sub(r"\\\1", text)
-    text = _HTML_OPEN.sub(r"\\<", text)
-    return escape_template(text)
+    return _HTML_OPEN.sub(r"\\<", text)
 
 
 def _is_punct(ch: str) -> bool:
@@ -182,7 +183,7 @@ class BodyConverter:
     # -- inline pieces --------------------------------------------------------------
 
     def _add_text(self, text: str, state: _State) -> None:
-        text = _WS.sub(" ", _CJK_NEWLINE.sub("", text))
+        text = _WS.sub(" ", _WS_WITH_NEWLINE.sub(_SOFT_BREAK, text))
         if text:
             state.buf.append(escape_text(text))
 
@@ -198,7 +199,7 @@ class BodyConverter:
             return
         inner = _State()
         self._walk_children(el, inner)
-        text = _WS.sub(" ", _MARKERS.sub("", "".join(inner.buf))).strip()
+        text = _WS.sub(" ", _MARKERS.sub("", _join(inner.buf))).strip()
         if not text:
             return
         state.buf.append(f"[{text}]({_link_target(urljoin(self.base_url, href))})")
@@ -272,7 +273,7 @@ class BodyConverter:
     # -- block boundary -------------------------------------------------------------
 
     def _flush(self, state: _State) -> None:
-        raw = "".join(state.buf)
+        raw = _join(state.buf)
         prefix = state.prefix
         links = state.attachment_links
         state.buf, state.prefix, state.attachment_links = [], "", []
@@ -295,6 +296,10 @@ class BodyConverter:
         if not prefix:
             text = _escape_line_start(text)
         state.blocks.append(TextBlock(prefix + text))
+
+
+def _join(pieces: list[str]) -> str:
+    return _CJK_SOFT_BREAK.sub(r"\1", "".join(pieces)).replace(_SOFT_BREAK, " ")
 
 
 def _escape_line_start(text: str) -> str:

@@ -157,7 +157,7 @@ def list_items(entries: list[tuple[HtmlElement, HtmlElement]], base_url: str) ->
 
 
 ARTICLE_HREF = re.compile(
-    r"c\d+a\d+/page\.(?:htm|psp)|/_redirect\?|/page\.(?:htm|psp)$|/info/\d+/\d+\.htm|content\.jsp\?", re.I
+    r"c\d+a\d+/page\.(?:htm|psp)|/_redirect\?|/page\.(?:htm|psp)$|(?:^|/)info/\d+/\d+\.htm|content\.jsp\?", re.I
 )
 
 

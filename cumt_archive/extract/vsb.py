@@ -20,10 +20,8 @@ _MARKERS = (
     b"pb_sys_", b"wbnewsid",
 )
 _ICON = re.compile(r"/system/resource/|/images/icon|fileicon", re.I)
-_TOTAL_PATTERNS = (
-    re.compile(r"共\s*\d+\s*条\s*\d+\s*/\s*(\d+)"),
-    re.compile(r"_simple_list_gotopage_fun\(\s*(\d+)"),
-)
+_PAGER_TEXT = re.compile(r"共\s*\d+\s*条(?:&nbsp;|\s)*(\d+)\s*/\s*(\d+)")
+_GOTOPAGE = re.compile(r"_simple_list_gotopage_fun\(\s*(\d+)")
 
 
 def _has_class(name: str) -> str:
@@ -140,10 +138,13 @@ def article_parts(page: RawPage, doc: HtmlElement) -> ArticleParts | None:
 
 
 def _total_pages(doc: HtmlElement, html_text: str) -> int | None:
-    for pattern in _TOTAL_PATTERNS:
-        match = pattern.search(html_text)
-        if match:
-            return int(match.group(1))
+    """Total pages as the column's first page states it; None on deeper pages, whose counts go stale."""
+    match = _PAGER_TEXT.search(html_text)
+    if match:
+        return int(match.group(2)) if match.group(1) == "1" else None
+    match = _GOTOPAGE.search(html_text)
+    if match:
+        return int(match.group(1))
     for el in doc.xpath(f"//*[{_has_class('p_t')}]"):
         numbers = re.findall(r"\d+", text_of(el))
         if numbers:
