@@ -18,8 +18,10 @@ exactly as requested::
 
 Route keys: ``status``, ``location``, ``file`` (relative to the host dir),
 ``body`` (a string sent as UTF-8), ``headers``, ``fail_times`` (answer 503
-that many times, then normally) and ``always_status`` (always answer that
-status with a small HTML body).
+that many times, then normally), ``always_status`` (always answer that
+status with a small HTML body), ``delay`` (seconds to wait before answering)
+and ``truncate`` (send half the body under a longer Content-Length, then
+close). The file is re-read when it changes.
 
 Run ``python -m cumt_archive.mirror ROOT --port 8080`` and point a crawler's
 ``http_proxy`` at the printed URL.
@@ -32,6 +34,7 @@ import json
 import mimetypes
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -165,6 +168,8 @@ class _Handler(BaseHTTPRequestHandler):
         route: dict[str, Any],
         send_body: bool,
     ) -> None:
+        if "delay" in route:
+            time.sleep(float(route["delay"]))
         if "always_status" in route:
             status = int(route["always_status"])
             self._send(status, _status_body(status, "Error"), send_body=send_body)
@@ -191,6 +196,17 @@ class _Handler(BaseHTTPRequestHandler):
             body = str(route["body"]).encode("utf-8")
         elif 300 <= status < 400:
             body = _status_body(status, "Found")
+        if route.get("truncate"):
+            # Promise more bytes than are sent, then hang up: a body cut off in transit.
+            self.send_response(status)
+            for name, value in {"Content-Type": "text/html; charset=utf-8", **headers}.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body) * 2 + 100))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
         self._send(status, body, headers, send_body)
 
 
@@ -204,7 +220,7 @@ class _MirrorHTTPServer(ThreadingHTTPServer):
         self.requests: list[str] = []
         self._lock = threading.Lock()
         self._hits: dict[tuple[str, str], int] = {}
-        self._routes: dict[str, dict[str, dict[str, Any]]] = {}
+        self._routes: dict[str, tuple[float, dict[str, dict[str, Any]]]] = {}
 
     def record(self, url: str) -> None:
         with self._lock:
@@ -217,16 +233,17 @@ class _MirrorHTTPServer(ThreadingHTTPServer):
             return n
 
     def route(self, host: str, key: str) -> dict[str, Any] | None:
+        host_dir = _safe_join(self.root, host)
+        routes_file = host_dir / "_routes.json" if host_dir else None
+        mtime = routes_file.stat().st_mtime_ns if routes_file is not None and routes_file.is_file() else -1
         with self._lock:
-            routes = self._routes.get(host)
-            if routes is None:
-                routes = {}
-                host_dir = _safe_join(self.root, host)
-                routes_file = host_dir / "_routes.json" if host_dir else None
-                if routes_file is not None and routes_file.is_file():
-                    routes = json.loads(routes_file.read_text(encoding="utf-8"))
-                self._routes[host] = routes
-        return routes.get(key)
+            cached = self._routes.get(host)
+            if cached is None or cached[0] != mtime:
+                # Re-read when the file changes, so a test can mend or break the server between runs.
+                routes = json.loads(routes_file.read_text(encoding="utf-8")) if mtime != -1 and routes_file else {}
+                cached = (mtime, routes)
+                self._routes[host] = cached
+        return cached[1].get(key)
 
 
 class MirrorServer:

@@ -34,8 +34,9 @@ DOWNLOAD_FAIL_ON_DATALOSS = True  # a truncated body is an error, never content
 MEDIA_ALLOW_REDIRECTS = True
 FILES_EXPIRES = 36500  # media are immutable uploads: never fetch a stored file again unless refresh=1
 
-DOWNLOADER_MIDDLEWARES = {
-    "cumt_archive.middlewares.HostChallengeMiddleware": 560,
+DOWNLOAD_HANDLERS = {
+    "http": "cumt_archive.handlers.ChallengeAwareHTTPHandler",
+    "https": "cumt_archive.handlers.ChallengeAwareHTTPHandler",
 }
 EXTENSIONS = {
     "cumt_archive.extensions.ArchiveRun": 100,

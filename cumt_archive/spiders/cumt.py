@@ -242,7 +242,7 @@ class CumtSpider(Spider):
 
     def article_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
-        url = request.url
+        url = (request.meta.get("redirect_urls") or [request.url])[0]  # the story's own URL, as listed
         if failure.check(HttpError):
             status = failure.value.response.status  # type: ignore[union-attr]
             if status in (404, 410):
@@ -253,6 +253,9 @@ class CumtSpider(Spider):
             if status == 412:
                 self._not_article(url, NotArticle(url, "challenge", "HTTP 412 script challenge"))
                 return
+        if failure.check(IgnoreRequest) and "script challenge" in str(failure.value):
+            self._not_article(url, NotArticle(url, "challenge", "host challenged an earlier request; not requested"))
+            return
         if failure.check(IgnoreRequest) and "robots.txt" in str(failure.value):
             self.run.index.record_outcome(urlname=urlname(url), url=url, status="not_article",
                                           reason="forbidden by robots.txt")
