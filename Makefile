@@ -1,0 +1,35 @@
+# One entry point for people and CI. Everything installs into ./.venv and tests/hexo/node_modules.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup crawl test demo bench clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip   # the venv's own pip 23.x trips over lxml[html-clean]
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+tests/hexo/node_modules/.package-lock.json: tests/hexo/package-lock.json
+	cd tests/hexo && npm ci --no-audit --no-fund --loglevel=error
+
+# The main job: crawl every column of the profile into output/ (incremental after the first run).
+crawl: setup
+	$(VENV)/bin/scrapy crawl cumt
+
+test: setup tests/hexo/node_modules/.package-lock.json
+	$(PY) -m pytest -q
+
+# Offline demo: the bundled fixture mirror of cumt's hosts, served on 127.0.0.1, crawled by the real spider.
+demo: setup
+	bash scripts/demo.sh
+
+bench: setup
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) tests/hexo/node_modules output-demo
