@@ -62,7 +62,8 @@ class ArchiveRun:
         self.index.set_meta("profile", settings.get("SITE_PROFILE"))
         self.warc = WarcCapture(self.archive.layout.warc)
         self.counts: Counter[str] = Counter({k: 0 for k in COUNTS})
-        self.columns_done: set[str] = set()
+        self.columns_done: set[str] = set()  # columns whose walk ended by a rule (last page, since, ...)
+        self.columns_incomplete: set[str] = set()  # ... unless one of their list pages failed
         self.run_id = 0
         crawler.archive_run = self  # type: ignore[attr-defined]
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
@@ -91,7 +92,7 @@ class ArchiveRun:
     def spider_closed(self, spider: Spider, reason: str) -> None:
         self.warc.close()
         if reason == "finished":
-            for list_url in self.columns_done:
+            for list_url in self.columns_done - self.columns_incomplete:
                 self.index.mark_column_walked(list_url)
         failed = self.counts["failed"]
         exit_status = 0 if reason == "finished" and failed == 0 else 1

@@ -53,7 +53,7 @@ class AtomicFSFilesStore(FSFilesStore):
 
     def persist_file(self, path: str, buf: BytesIO, info: MediaPipeline.SpiderInfo, meta: Any = None,
                      headers: Any = None) -> None:
-        atomic_write(Path(self.basedir) / path, buf.getvalue())
+        atomic_write(Path(self.basedir) / path, buf.getvalue(), skip_if_same=False)
 
 
 class OriginalMediaPipeline(FilesPipeline):

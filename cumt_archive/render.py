@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Callable, Literal
@@ -28,6 +29,10 @@ _RESOLVES = re.compile(
 )
 
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same answers, faster
+
+
+@functools.lru_cache(maxsize=4096)
 def yaml_scalar(value: str) -> str:
     if (
         value
@@ -42,7 +47,7 @@ def yaml_scalar(value: str) -> str:
         and "\\" not in value
     ):
         try:
-            if yaml.safe_load(f"k: {value}") == {"k": value}:
+            if yaml.load(f"k: {value}", Loader=_YAML_LOADER) == {"k": value}:
                 return value
         except yaml.YAMLError:
             pass

@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..model import Article, ListPage, NotArticle, RawPage
 from ..urls import canonical_url, urlname
 from . import common, vsb, webplus
-from .html import decode, parse
+from .html import decode, parse_text
 
 __all__ = ["detect_family", "extract_article", "extract_list", "UnknownFamily"]
 
@@ -35,20 +35,24 @@ def extract_article(page: RawPage) -> Article | NotArticle:
     """The article on a page, or the reason the page is not one."""
     if not _is_html(page):
         return NotArticle(page.url, "not_html", page.header("Content-Type") or "")
-    doc = parse(page)
-    blocked = common.classify_blocked(page, doc)
+    html_text = decode(page)
+    doc = parse_text(html_text)
+    blocked = common.classify_blocked(page, doc, html_text)
     if blocked:
         return NotArticle(page.url, *blocked)
     family = detect_family(page)
-    if family is None:
-        return NotArticle(page.url, "unknown_cms", "neither WebPlus nor VSB markers")
     module = webplus if family == webplus.FAMILY else vsb
-    parts = module.article_parts(page, doc)
-    if parts is None:
-        return NotArticle(page.url, "empty", f"{family} page without an article body")
-    if parts.link_shell:
-        return NotArticle(page.url, "link_shell", "link-type article: a redirect stub with no body")
-    if not parts.blocks and not parts.attachments:
+    parts = module.article_parts(page, doc) if family else None
+    if parts is None or (not parts.blocks and not parts.attachments):
+        # A campus-only notice is served in the site's own chrome, in place of the body.
+        if common.is_campus_only(html_text):
+            return NotArticle(page.url, "campus_only", "campus-only notice (校内地址)")
+        if family is None:
+            return NotArticle(page.url, "unknown_cms", "neither WebPlus nor VSB markers")
+        if parts is None:
+            return NotArticle(page.url, "empty", f"{family} page without an article body")
+        if parts.link_shell:
+            return NotArticle(page.url, "link_shell", "link-type article: a redirect stub with no body")
         return NotArticle(page.url, "empty", "article body holds no text, image or attachment")
     if not parts.title:
         return NotArticle(page.url, "empty", "no title")
@@ -74,7 +78,7 @@ def extract_list(page: RawPage) -> ListPage:
     if family is None:
         raise UnknownFamily(f"{page.url}: not a WebPlus or VSB list page")
     text = decode(page)
-    doc = parse(page)
+    doc = parse_text(text)
     if family == webplus.FAMILY:
         return webplus.list_page(page, doc)
     return vsb.list_page(page, doc, text)

@@ -45,6 +45,10 @@ _ATTACHMENT_LABEL = re.compile(r"^[\s附件相关下载已次:：【】\[\]()（
 _HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _STRONG_OPEN, _STRONG_CLOSE, _EM_OPEN, _EM_CLOSE = "\x01", "\x02", "\x03", "\x04"
 _MARKERS = re.compile("[\x01-\x05]")
+_EMPHASIS = re.compile("[\x01-\x04]")
+_OPEN_SPACE = re.compile("([\x01\x03]) +")
+_SPACE_CLOSE = re.compile(" +([\x02\x04])")
+_NEEDS_ESCAPE = re.compile(r"[\\`*_\[\]<]")
 
 
 def escape_template(text: str) -> str:
@@ -183,9 +187,11 @@ class BodyConverter:
     # -- inline pieces --------------------------------------------------------------
 
     def _add_text(self, text: str, state: _State) -> None:
-        text = _WS.sub(" ", _WS_WITH_NEWLINE.sub(_SOFT_BREAK, text))
+        if "\n" in text:
+            text = _WS_WITH_NEWLINE.sub(_SOFT_BREAK, text)
+        text = _WS.sub(" ", text)
         if text:
-            state.buf.append(escape_text(text))
+            state.buf.append(escape_text(text) if _NEEDS_ESCAPE.search(text) else text)
 
     def _wrap(self, el: HtmlElement, state: _State, open_m: str, close_m: str) -> None:
         state.buf.append(open_m)
@@ -273,18 +279,25 @@ class BodyConverter:
     # -- block boundary -------------------------------------------------------------
 
     def _flush(self, state: _State) -> None:
+        if not state.buf:
+            state.prefix = ""
+            return
         raw = _join(state.buf)
         prefix = state.prefix
         links = state.attachment_links
         state.buf, state.prefix, state.attachment_links = [], "", []
+        if raw.isspace():
+            return
         text = _WS.sub(" ", raw)
         if prefix.startswith("#"):
             text = _MARKERS.sub("", text)  # a heading is emphasis enough
-        text = re.sub("([\x01\x03]) +", r" \1", text)
-        text = re.sub(" +([\x02\x04])", r"\1 ", text)
-        text = _resolve_emphasis(text, _STRONG_OPEN, _STRONG_CLOSE, "**", "strong")
-        text = _resolve_emphasis(text, _EM_OPEN, _EM_CLOSE, "*", "em")
-        text = _WS.sub(" ", text).strip()
+        if _EMPHASIS.search(text):
+            text = _OPEN_SPACE.sub(r" \1", text)
+            text = _SPACE_CLOSE.sub(r"\1 ", text)
+            text = _resolve_emphasis(text, _STRONG_OPEN, _STRONG_CLOSE, "**", "strong")
+            text = _resolve_emphasis(text, _EM_OPEN, _EM_CLOSE, "*", "em")
+            text = _WS.sub(" ", text)
+        text = text.strip()
         if not text:
             return
         if links:
@@ -299,7 +312,10 @@ class BodyConverter:
 
 
 def _join(pieces: list[str]) -> str:
-    return _CJK_SOFT_BREAK.sub(r"\1", "".join(pieces)).replace(_SOFT_BREAK, " ")
+    text = "".join(pieces)
+    if _SOFT_BREAK in text:
+        text = _CJK_SOFT_BREAK.sub(r"\1", text).replace(_SOFT_BREAK, " ")
+    return text
 
 
 def _escape_line_start(text: str) -> str:

@@ -70,25 +70,31 @@ def header_date(page: RawPage) -> tuple[dt.datetime, str] | None:
     return parsed.replace(microsecond=0), value
 
 
-def classify_blocked(page: RawPage, doc: HtmlElement) -> tuple[str, str] | None:
+def classify_blocked(page: RawPage, doc: HtmlElement, html_text: str) -> tuple[str, str] | None:
     """Pages that are never articles, whatever their markup: (reason, detail) or None."""
-    text = text_of(doc.find("body")) if doc.find("body") is not None else text_of(doc)
-    if page.status == 412 or (page.status >= 400 and any(m in text for m in CHALLENGE)):
-        return "challenge", f"HTTP {page.status} script challenge"
+    if page.status == 412:
+        return "challenge", "HTTP 412 script challenge"
     if page.status >= 400:
+        if any(marker in html_text for marker in CHALLENGE) and len(html_text) < 20000:
+            return "challenge", f"HTTP {page.status} script challenge"
         return "error", f"HTTP {page.status}"
-    if any(marker in text for marker in CAMPUS_ONLY) and len(text) < 2000:
-        return "campus_only", "campus-only notice"
-    lower_url = page.url.lower()
-    if doc.xpath("//input[@type='password']") or re.search(r"/(cas|sso|authserver)/|/login", lower_url):
+    if re.search(r"/(cas|sso|authserver)/|/login", page.url.lower()) or doc.xpath("//input[@type='password']"):
         return "login", "login page"
-    if page.status == 200 and len(text) < 400 and doc.xpath("//script") and not doc.xpath("//a[@href]"):
-        if re.search(r"\b(eval|atob|document\.cookie|location\.(reload|href|replace))", page.body.decode("latin-1")):
+    if len(html_text) < 20000 and doc.xpath("//script") and not doc.xpath("//body//a[@href]"):
+        body = doc.find("body")
+        if len(text_of(body)) < 400 and re.search(
+            r"\b(eval|atob|document\.cookie|location\.(reload|href|replace))", html_text
+        ):
             return "challenge", "script-only page (firewall challenge)"
-    title = text_of(doc.find(".//title"))
-    if any(t in title for t in ERROR_TITLES) and len(text) < 1500:
-        return "error", f"error page: {title}"
+    if len(html_text) < 30000:
+        title = text_of(doc.find(".//title"))
+        if any(t in title for t in ERROR_TITLES) and len(text_of(doc.find("body"))) < 1500:
+            return "error", f"error page: {title}"
     return None
+
+
+def is_campus_only(html_text: str) -> bool:
+    return any(marker in html_text for marker in CAMPUS_ONLY)
 
 
 def page_title(doc: HtmlElement) -> str:

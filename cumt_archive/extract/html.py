@@ -29,7 +29,11 @@ def decode(page: RawPage) -> str:
 
 
 def parse(page: RawPage) -> lxml.html.HtmlElement:
-    text = _XML_DECL.sub("", decode(page))
+    return parse_text(decode(page))
+
+
+def parse_text(text: str) -> lxml.html.HtmlElement:
+    text = _XML_DECL.sub("", text)
     if not text.strip():
         text = "<html></html>"
     try:
@@ -42,3 +46,29 @@ def text_of(el: lxml.html.HtmlElement | None) -> str:
     if el is None:
         return ""
     return " ".join("".join(el.itertext()).split())
+
+
+class ClassIndex:
+    """Elements by CSS class, built in one pass: class lookups without an XPath scan each."""
+
+    def __init__(self, root: lxml.html.HtmlElement) -> None:
+        self._by_class: dict[str, list[lxml.html.HtmlElement]] = {}
+        for el in root.iter():
+            classes = el.get("class") if isinstance(el.tag, str) else None
+            if classes:
+                for name in classes.split():
+                    self._by_class.setdefault(name, []).append(el)
+
+    def all(self, name: str, tag: str | None = None) -> list[lxml.html.HtmlElement]:
+        found = self._by_class.get(name, [])
+        return [el for el in found if el.tag == tag] if tag else list(found)
+
+    def first(self, name: str, tag: str | None = None) -> lxml.html.HtmlElement | None:
+        found = self.all(name, tag)
+        return found[0] if found else None
+
+    def prefixed(self, prefix: str, tag: str | None = None) -> list[lxml.html.HtmlElement]:
+        """Elements whose class starts with prefix (VSB suffixes class names with a number: timestyle44518)."""
+        out = [el for name, els in self._by_class.items() if name.startswith(prefix) for el in els
+               if tag is None or el.tag == tag]
+        return out

@@ -10,7 +10,7 @@ from lxml.html import HtmlElement
 from ..model import ListPage, Media, RawPage
 from . import common
 from .body import BodyConverter, drop_elements
-from .html import text_of
+from .html import ClassIndex, text_of
 from .page import ArticleParts
 
 FAMILY = "vsb"
@@ -43,19 +43,19 @@ def attachment_of(el: HtmlElement, base_url: str) -> Media | None:
     return common.document_link(el, base_url, "download.jsp")
 
 
-def _innermost(doc: HtmlElement, xpath: str) -> HtmlElement | None:
-    found = doc.xpath(xpath)
+def _innermost(found: list[HtmlElement]) -> HtmlElement | None:
+    """The deepest of nested candidates (T2 pages nest the body twice: vsb_content > v_news_content > ...)."""
+    members = set(found)
     for el in reversed(found):
-        if not any(other is not el and el in other.iterancestors() for other in found) and not any(
-            other in found for other in el.iterdescendants()
-        ):
+        if not any(d in members for d in el.iterdescendants()):
             return el
-    return found[-1] if found else None
+    return None
 
 
-def _body(doc: HtmlElement) -> HtmlElement | None:
-    for xpath in (f"//*[{_has_class('v_news_content')}]", "//*[@id='vsb_content']", "//*[@id='vsb_newscontent']"):
-        el = _innermost(doc, xpath)
+def _body(doc: HtmlElement, classes: ClassIndex) -> HtmlElement | None:
+    for found in (classes.all("v_news_content"), doc.xpath("//*[@id='vsb_content']"),
+                  doc.xpath("//*[@id='vsb_newscontent']")):
+        el = _innermost(found)
         if el is not None:
             return el
     return None
@@ -71,16 +71,18 @@ def _region(doc: HtmlElement, body: HtmlElement) -> HtmlElement:
     return doc
 
 
-def _title(doc: HtmlElement, region: HtmlElement, body: HtmlElement) -> str:
-    for xpath in (
-        f".//*[{_has_class('art-tit')}]//h3",
-        ".//td[starts-with(@class, 'titlestyle')]",
-        f".//*[{_has_class('title')}]",
-        ".//h1 | .//h2 | .//h3",
-    ):
-        for el in region.xpath(xpath):
-            if el is body or body in el.iterancestors() or el in body.iterancestors():
-                continue
+def _outside_body(els: list[HtmlElement], region: HtmlElement, body: HtmlElement) -> list[HtmlElement]:
+    """Elements of the article's region that are not the body, nor inside it, nor around it."""
+    around = set(body.iterancestors())
+    return [el for el in els if el is not body and el not in around and body not in el.iterancestors()
+            and (el is region or region in el.iterancestors())]
+
+
+def _title(doc: HtmlElement, classes: ClassIndex, region: HtmlElement, body: HtmlElement) -> str:
+    heading_in_art_tit = [h for el in classes.all("art-tit") for h in el.iter("h3")]
+    for candidates in (heading_in_art_tit, classes.prefixed("titlestyle", "td"), classes.all("title"),
+                       region.xpath(".//h1 | .//h2 | .//h3")):
+        for el in _outside_body(candidates, region, body):
             text = text_of(el)
             if text:
                 return text
@@ -88,15 +90,10 @@ def _title(doc: HtmlElement, region: HtmlElement, body: HtmlElement) -> str:
     return title.rsplit("-", 1)[0].strip() if "-" in title else title
 
 
-def _date(region: HtmlElement, body: HtmlElement) -> tuple | None:
-    meta = []
-    for xpath in (
-        f".//*[{_has_class('attribute')}]",
-        f".//*[{_has_class('time')}]",
-        ".//span[starts-with(@class, 'timestyle')]",
-        f".//*[{_has_class('art-tit')}]",
-    ):
-        meta.extend(el for el in region.xpath(xpath) if el is not body and body not in el.iterancestors())
+def _date(classes: ClassIndex, region: HtmlElement, body: HtmlElement) -> tuple | None:
+    meta = _outside_body(
+        [*classes.all("attribute"), *classes.all("time"), *classes.prefixed("timestyle", "span"),
+         *classes.all("art-tit")], region, body)
     for el in meta:
         found = common.labelled_date(text_of(el))
         if found:
@@ -105,18 +102,19 @@ def _date(region: HtmlElement, body: HtmlElement) -> tuple | None:
         found = common.parse_datetime(text_of(el))
         if found:
             return found
-    outside = " ".join(
-        text_of(el) for el in region.iter() if isinstance(el.tag, str) and el.tag in ("div", "span", "p", "td")
-        and el is not body and body not in el.iterancestors() and el not in body.iterancestors()
-    )
+    outside = " ".join(text_of(el) for el in _outside_body(
+        [el for el in region.iter("div", "span", "p", "td")], region, body))
     return common.labelled_date(outside)
 
 
 def article_parts(page: RawPage, doc: HtmlElement) -> ArticleParts | None:
-    body = _body(doc)
+    classes = ClassIndex(doc)
+    body = _body(doc, classes)
     if body is None:
         return None
     region = _region(doc, body)
+    title = _title(doc, classes, region, body)
+    date = _date(classes, region, body)
     drop_elements(body, ".//*[@id='div_vote_id'] | .//dl[contains(@class,'page')]")
     blocks, attachments = BodyConverter(page.url, image_source, attachment_of).convert(body)
     # VSB lists attachments after the body (附件【name】已下载N次), still inside the article's form.
@@ -128,13 +126,7 @@ def article_parts(page: RawPage, doc: HtmlElement) -> ArticleParts | None:
             attachments.append(media)
     script = page.body.lower()
     link_shell = not blocks and not attachments and (b"getnewslinkurl" in script or b"window.location" in script)
-    return ArticleParts(
-        title=_title(doc, region, body),
-        date=_date(region, body),
-        blocks=blocks,
-        attachments=attachments,
-        link_shell=link_shell,
-    )
+    return ArticleParts(title=title, date=date, blocks=blocks, attachments=attachments, link_shell=link_shell)
 
 
 def _total_pages(doc: HtmlElement, html_text: str) -> int | None:

@@ -9,8 +9,8 @@ from lxml.html import HtmlElement
 
 from ..model import ListPage, Media, RawPage
 from . import common
-from .body import BodyConverter, drop_elements
-from .html import text_of
+from .body import BodyConverter
+from .html import ClassIndex, text_of
 from .page import ArticleParts
 
 FAMILY = "webplus"
@@ -45,73 +45,60 @@ def attachment_of(el: HtmlElement, base_url: str) -> Media | None:
     return common.document_link(el, base_url, "/_upload/article/files/")
 
 
-def _body(doc: HtmlElement) -> HtmlElement | None:
-    for xpath in (
-        f"//div[{_has_class('wp_articlecontent')}]",
-        f"//*[{_has_class('Article_Content')}]",
-        f"//div[{_has_class('read')}]",
-        f"//div[{_has_class('entry')}]",
-    ):
-        found = doc.xpath(xpath)
-        if found:
-            return found[0]
+def _body(classes: ClassIndex) -> HtmlElement | None:
+    for name in ("wp_articlecontent", "Article_Content", "read", "entry"):
+        el = classes.first(name)
+        if el is not None:
+            return el
     return None
 
 
 def _spilled(body: HtmlElement) -> list[HtmlElement]:
     """Body content that a stray </div> closed the body before: it lands beside it in div.read."""
     parent = body.getparent()
-    if parent is None or not parent.xpath(f"self::*[{_has_class('read')} or {_has_class('entry')}]"):
+    if parent is None or not {"read", "entry"} & set((parent.get("class") or "").split()):
         return []
     return [el for el in body.itersiblings() if isinstance(el.tag, str)]
 
 
-def _title(doc: HtmlElement) -> str:
-    for xpath in (
-        f"//h1[{_has_class('arti_title')}]",
-        f"//*[{_has_class('arti_title')}]",
-        f"//*[{_has_class('Article_Title')}]",
-        f"//*[{_has_class('arti-title')}]",
-    ):
-        for el in doc.xpath(xpath):
-            text = text_of(el)
-            if text:
-                return text
+def _title(doc: HtmlElement, classes: ClassIndex) -> str:
+    candidates = [*classes.all("arti_title", "h1"), *classes.all("arti_title"), *classes.all("Article_Title"),
+                  *classes.all("arti-title")]
+    for el in candidates:
+        text = text_of(el)
+        if text:
+            return text
     return common.page_title(doc)
 
 
-def _date(doc: HtmlElement, page: RawPage) -> tuple:
-    meta_xpaths = (
-        f"//*[{_has_class('arti_update')}]",
-        f"//*[{_has_class('news_xx')}]",
-        f"//*[{_has_class('Article_PublishDate')}]",
-        f"//*[{_has_class('arti_metas')}]",
-        "//*[@portletmode='simpleArticleAttri']",
-    )
-    for xpath in meta_xpaths:
-        for el in doc.xpath(xpath):
+def _date(doc: HtmlElement, classes: ClassIndex) -> tuple | None:
+    for name, unlabelled_ok in (("arti_update", True), ("news_xx", True), ("Article_PublishDate", True),
+                                ("arti_metas", False)):
+        for el in classes.all(name):
             text = text_of(el)
-            found = common.labelled_date(text) or (common.parse_datetime(text) if "arti_metas" not in xpath else None)
+            found = common.labelled_date(text) or (common.parse_datetime(text) if unlabelled_ok else None)
             if found:
                 return found
+    for el in doc.xpath("//*[@portletmode='simpleArticleAttri']"):
+        found = common.labelled_date(text_of(el)) or common.parse_datetime(text_of(el))
+        if found:
+            return found
     body = doc.find("body")
     return common.labelled_date(text_of(body)) if body is not None else None
 
 
 def article_parts(page: RawPage, doc: HtmlElement) -> ArticleParts | None:
-    body = _body(doc)
+    classes = ClassIndex(doc)
+    body = _body(classes)
     if body is None:
         return None
-    found = _date(doc, page)
-    drop_elements(body, f".//*[{_has_class('arti_metas')} or {_has_class('news_xx')}]")
+    found = _date(doc, classes)
+    title = _title(doc, classes)
+    for el in [*classes.all("arti_metas"), *classes.all("news_xx")]:
+        if body in el.iterancestors() and el.getparent() is not None:
+            el.drop_tree()
     blocks, attachments = BodyConverter(page.url, image_source, attachment_of).convert(body, *_spilled(body))
-    return ArticleParts(
-        title=_title(doc),
-        date=found,
-        blocks=blocks,
-        attachments=attachments,
-        link_shell=False,
-    )
+    return ArticleParts(title=title, date=found, blocks=blocks, attachments=attachments, link_shell=False)
 
 
 def list_page(page: RawPage, doc: HtmlElement) -> ListPage:

@@ -139,14 +139,15 @@ class CumtSpider(Spider):
             if request is not None:
                 yield request
         for start in self.starts:
-            yield Request(
-                start.list_url, callback=self.parse_list, errback=self.list_failed, dont_filter=True,
-                meta={"capture": True, "column": start.key, "entry": start.list_url, "page_no": 1},
-            )
+            request = self._list_request(start.list_url, start.key, start.list_url, 1, None)
+            yield request.replace(dont_filter=True)
 
     # -- list pages -------------------------------------------------------------------
 
-    def parse_list(self, response: Response) -> Any:
+    def parse_list(self, response: Response) -> list[Request]:
+        # Callbacks return lists, not generators: Scrapy re-parses a generator callback's source on
+        # every call to look for a return value, which costs more than the whole extraction.
+        out: list[Request] = []
         meta = response.meta
         entry, column, page_no = meta["entry"], meta["column"], meta["page_no"]
         try:
@@ -154,7 +155,7 @@ class CumtSpider(Spider):
         except UnknownFamily as exc:
             logger.error("list page is neither WebPlus nor VSB, column %s not crawled: %s", column, exc)
             self.run.count("failed")
-            return
+            return out
         self.run.count("lists")
         total = meta.get("total") if page_no > 1 else listing.total_pages
         since = self.arguments.since
@@ -173,8 +174,11 @@ class CumtSpider(Spider):
             new += 1
             request = self._article_request(item.url, entry, column)
             if request is not None:
-                yield request
+                out.append(request)
+        if meta.get("fanned_out"):
+            return out  # page 1 scheduled this page together with its siblings
         dated = [i.date for i in listing.items if i.date]
+        walked = self.run.index.column_walked(entry)
         stop = None
         if not listing.items:
             stop = "empty list page"
@@ -182,8 +186,18 @@ class CumtSpider(Spider):
             stop = f"max_pages={self.arguments.max_pages} reached"
         elif since and dated and dated[-1] < since:
             stop = f"stories older than {since}"
-        elif new == 0 and not self.arguments.full and self.run.index.column_walked(entry):
+        elif new == 0 and not self.arguments.full and walked:
             stop = "no story on this page that is not archived yet"
+        if stop is None and page_no == 1 and total and not since and (self.arguments.full or not walked):
+            # A whole walk needs no page-by-page decision: ask for every page now, as the pager numbers them.
+            last = min(total, self.arguments.max_pages or total)
+            urls = [page_url(entry, listing.family, n, total) for n in range(2, last + 1)]
+            logger.info("column %s: walking all %d pages", column, last)
+            self.run.columns_done.add(entry)
+            for n, url in enumerate(urls, 2):
+                if url is not None:
+                    out.append(self._list_request(url, column, entry, n, total, fanned_out=True))
+            return out
         next_url = None
         if stop is None:
             next_url = page_url(entry, listing.family, page_no + 1, total) if total else listing.next_url
@@ -192,16 +206,22 @@ class CumtSpider(Spider):
         if stop is not None:
             logger.info("column %s: stop after page %d (%s)", column, page_no, stop)
             self.run.columns_done.add(entry)
-            return
-        yield Request(
-            next_url, callback=self.parse_list, errback=self.list_failed,
-            meta={"capture": True, "column": column, "entry": entry, "page_no": page_no + 1, "total": total},
-        )
+            return out
+        out.append(self._list_request(next_url, column, entry, page_no + 1, total))
+        return out
+
+    def _list_request(self, url: str, column: str, entry: str, page_no: int, total: int | None,
+                      fanned_out: bool = False) -> Request:
+        return Request(url, callback=self.parse_list, errback=self.list_failed, meta={
+            "capture": True, "column": column, "entry": entry, "page_no": page_no, "total": total,
+            "fanned_out": fanned_out,
+        })
 
     def list_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
         logger.error("list page failed, column %s incomplete: %s: %s", request.meta.get("column"), request.url,
                      _failure_text(failure))
+        self.run.columns_incomplete.add(request.meta.get("entry", ""))
         self.run.count("failed")
 
     # -- articles ------------------------------------------------------------------------
@@ -214,15 +234,15 @@ class CumtSpider(Spider):
         return Request(url, callback=self.parse_article, errback=self.article_failed,
                        meta={"capture": True, "list_url": list_url, "column": column})
 
-    def parse_article(self, response: Response) -> Any:
+    def parse_article(self, response: Response) -> list[ArticleItem]:
         page = raw_page(response)
         requested_url = (response.meta.get("redirect_urls") or [response.url])[0]
         result = extract_article(page)
         if isinstance(result, NotArticle):
             self._not_article(requested_url, result)
-            return
+            return []
         self.requested.add(result.urlname)
-        yield ArticleItem(
+        return [ArticleItem(
             article=result,
             list_url=response.meta.get("list_url", ""),
             column=response.meta.get("column", ""),
@@ -230,7 +250,7 @@ class CumtSpider(Spider):
             warc_ref=response.meta.get("warc_ref"),
             aliases=[u for u in response.meta.get("redirect_urls", []) if urlname(u) != result.urlname],
             file_urls=[m.url for m in result.media],
-        )
+        )]
 
     def _not_article(self, url: str, result: NotArticle) -> None:
         retry_later = result.reason == "challenge"

@@ -9,13 +9,14 @@ from pathlib import Path
 TMP_MARK = ".tmp-"
 
 
-def atomic_write(path: Path, data: bytes) -> bool:
+def atomic_write(path: Path, data: bytes, *, skip_if_same: bool = True) -> bool:
     """Write via a temporary file in the same directory and rename; False when the file already held data."""
-    try:
-        if path.read_bytes() == data:
-            return False
-    except FileNotFoundError:
-        pass
+    if skip_if_same:
+        try:
+            if path.stat().st_size == len(data) and path.read_bytes() == data:
+                return False
+        except FileNotFoundError:
+            pass
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
     with open(tmp, "wb") as handle:
