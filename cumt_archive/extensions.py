@@ -13,7 +13,8 @@ from scrapy.http import Response
 from scrapy.settings import BaseSettings
 
 from .archive import Archive
-from .profile import load_profile
+from .profile import ProfileError, load_profile
+from .render import LAYOUTS, MEDIA_LINKS
 from .scrapy_page import raw_page
 from .store.files import ArchiveLayout
 from .store.lock import ArchiveBusy, ArchiveLock
@@ -22,6 +23,24 @@ from .store.warc import WarcCapture
 logger = logging.getLogger(__name__)
 
 COUNTS = ("new", "updated", "unchanged", "failed", "not_articles", "gone", "media", "media_failed", "lists", "offsite")
+
+
+def validate_settings(settings: BaseSettings) -> None:
+    """The archive settings, checked before anything starts; ValueError says which one is wrong and why."""
+    try:
+        load_profile(settings.get("SITE_PROFILE"))
+    except ProfileError as exc:
+        raise ValueError(f"SITE_PROFILE: {exc}") from exc
+    root = Path(settings.get("ARCHIVE_DIR") or "")
+    if not str(root):
+        raise ValueError("ARCHIVE_DIR is empty")
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"ARCHIVE_DIR={root}: exists and is not a directory")
+    if settings.get("MARKDOWN_LAYOUT") not in LAYOUTS:
+        raise ValueError(f"MARKDOWN_LAYOUT={settings.get('MARKDOWN_LAYOUT')!r}: use one of {', '.join(LAYOUTS)}")
+    if settings.get("MARKDOWN_MEDIA_LINKS") not in MEDIA_LINKS:
+        raise ValueError(f"MARKDOWN_MEDIA_LINKS={settings.get('MARKDOWN_MEDIA_LINKS')!r}: "
+                         f"use one of {', '.join(MEDIA_LINKS)}")
 
 
 def archive_busy_message(settings: BaseSettings) -> str | None:
@@ -87,7 +106,10 @@ class ArchiveRun:
     def response_received(self, response: Response, request: Request, spider: Spider) -> None:
         if not request.meta.get("capture"):
             return
-        request.meta["warc_ref"] = self.warc.write(raw_page(response))
+        page = raw_page(response)
+        ref = self.warc.write(page)
+        request.meta["warc_ref"] = ref
+        self.index.record_capture(page.url, page.status, page.fetched_at, ref.file, ref.offset)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         self.warc.close()

@@ -31,6 +31,7 @@ class ArticleItem:
     fetched_at: str = ""
     warc_ref: WarcRef | None = None
     aliases: list[str] = field(default_factory=list)  # URLs that redirected to this article
+    media_missing: int = 0  # images/attachments that could not be downloaded (retried next run)
     file_urls: list[str] = field(default_factory=list)
     files: list[dict[str, Any]] = field(default_factory=list)
 
@@ -87,6 +88,7 @@ class OriginalMediaPipeline(FilesPipeline):
             logger.warning("%s: %d of %d media files could not be downloaded", item.article.url, failed,
                            len(item.article.media))
         item.files = [r for ok, r in results if ok]
+        item.media_missing = failed
         return item
 
 
@@ -115,6 +117,7 @@ class MarkdownPipeline:
             published=f"{article.published:%Y-%m-%d %H:%M:%S}", content_sha1=published.sha1,
             path=published.relpath, warc_file=item.warc_ref.file if item.warc_ref else None,
             warc_offset=item.warc_ref.offset if item.warc_ref else None, fetched_at=item.fetched_at,
+            media_missing=item.media_missing,
         )
         for alias in item.aliases:
             index.record_outcome(urlname=urlname(alias), url=alias, status="alias",

@@ -64,7 +64,9 @@ def parse_profile(text: str, source: str) -> Profile:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        raise ProfileError(f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from exc
+        context = getattr(exc, "context_mark", None)
+        opened = f" ({exc.context} at line {context.line + 1})" if context and getattr(exc, "context", None) else ""
+        raise ProfileError(f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}{opened}") from exc
     if not isinstance(data, dict):
         raise ProfileError(f"{source}: a profile is a mapping of keys, got {type(data).__name__}")
     title_format = _require(data, "title_format", str, source)

@@ -7,7 +7,9 @@ saved pages (`host/path`). Neither touches the network; both publish through
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
+import re
 import logging
 import shutil
 import sys
@@ -81,7 +83,19 @@ def from_warc(archive: Archive, progress: Progress | None = None) -> RegenerateR
     return report
 
 
-def _url_for(rel: Path) -> str:
+_SELF_URL = re.compile(
+    rb"<link[^>]+rel=[\"']canonical[\"'][^>]+href=[\"'](https?://[^\"']+)|"
+    rb"<meta[^>]+property=[\"']og:url[\"'][^>]+content=[\"'](https?://[^\"']+)", re.I)
+LOOSE_HOST = "saved-pages.invalid"
+
+
+def _url_for(rel: Path, body: bytes) -> str:
+    """The page's URL from its place in a wget -x tree (host/path); a loose file names itself if it can."""
+    if len(rel.parts) == 1:
+        match = _SELF_URL.search(body[:65536])
+        if match:
+            return (match.group(1) or match.group(2)).decode("utf-8", "replace")
+        return f"http://{LOOSE_HOST}/{quote(rel.name)}"
     host, *rest = rel.parts
     path = "/".join(rest)
     if "?" in path:
@@ -95,8 +109,6 @@ def _saved_pages(source: Path) -> Iterator[tuple[Path, Path]]:
         if not path.is_file() or path.name.startswith("."):
             continue
         rel = path.relative_to(source)
-        if len(rel.parts) < 2:
-            continue
         suffix = path.suffix.lower() if "." in path.name else ""
         if suffix in _PAGE_SUFFIXES or "?" in path.name:
             yield path, rel
@@ -118,11 +130,15 @@ def from_html(archive: Archive, source: Path, progress: Progress | None = None) 
             report.counts["pages"] += 1
             body = path.read_bytes()
             # wget keeps the server's Last-Modified as the file's mtime: the only date an undated page has.
-            modified = email.utils.formatdate(path.stat().st_mtime, usegmt=True)
-            page = RawPage(url=_url_for(rel), body=body, status=200, headers={"Last-Modified": modified})
+            mtime = path.stat().st_mtime
+            page = RawPage(url=_url_for(rel, body), body=body, status=200,
+                           headers={"Last-Modified": email.utils.formatdate(mtime, usegmt=True)},
+                           fetched_at=dt.datetime.fromtimestamp(mtime, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
             result = extract_article(page)
+            ref = warc.write(page)
+            assert archive.index is not None
+            archive.index.record_capture(page.url, page.status, page.fetched_at, ref.file, ref.offset)
             if isinstance(result, Article):
-                ref = warc.write(page)
                 for media in result.media:
                     report.counts["media_copied"] += _copy_media(archive, source, media.url, media.name)
                 _publish(archive, result, report, ref.file, ref.offset, page.fetched_at)

@@ -43,6 +43,7 @@ BAD = {  # n -> route making the page fail, and the words the log must say about
     22: ({"status": 302, "location": "http://authserver.cumt.edu.cn/authserver/login?service=x"}, "login"),
     23: ({"delay": 4, "file": "pages/23.htm"}, "story failed"),
     24: ({"file": "pages/24.htm"}, "story failed"),  # larger than the DOWNLOAD_MAXSIZE given to this crawl
+    25: ({"always_status": 404}, "HTTP 404"),
 }
 CHALLENGE_HOST = "waf.cumt.edu.cn"
 
@@ -176,3 +177,5 @@ def test_failed_image_keeps_its_article_and_failures_are_retried(faulty_crawl):
     db = sqlite3.connect(archive / "index.sqlite")
     failed = {row[0] for row in db.execute("SELECT url FROM articles WHERE status='failed'")}
     assert {BASE + article_path(n) for n in (20, 21, 23, 24)} <= failed
+    gone = {row[0] for row in db.execute("SELECT url FROM articles WHERE status='gone'")}
+    assert BASE + article_path(25) in gone  # recorded, not retried as a failure

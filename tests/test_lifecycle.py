@@ -200,3 +200,55 @@ def test_bad_arguments_fail_clearly_and_touch_nothing(tmp_path, args, message):
     assert proc.returncode != 0
     assert message in (proc.stdout + proc.stderr)
     assert not archive.exists()
+
+
+def test_invalid_profile_fails_with_file_and_line_before_touching_anything(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nuniversity: [unclosed\nlabel: y\n", encoding="utf-8")
+    archive = tmp_path / "archive"
+    proc = subprocess.run([sys.executable, "-m", "scrapy", "crawl", "cumt", "-s", f"SITE_PROFILE={bad}",
+                           "-s", f"ARCHIVE_DIR={archive}"], cwd=REPO, capture_output=True, text=True, timeout=60,
+                          env=crawl_env("http://127.0.0.1:9"))
+    assert proc.returncode == 2
+    assert f"{bad}:3" in proc.stderr and "line 2" in proc.stderr
+    assert not archive.exists()
+
+
+def test_refresh_rewrites_a_changed_article_and_keeps_the_old_capture(site, tmp_path, mirror_factory):
+    mirror = mirror_factory(site.root)
+    archive = tmp_path / "archive"
+    assert run_crawl(archive, site.list_urls, mirror.proxy_url).returncode == 0
+    story = site.of("webplus")[0]
+    page = site.root / "xwzx.cumt.edu.cn" / story.url.split("cumt.edu.cn/", 1)[1]
+    page.write_text(page.read_text(encoding="utf-8").replace("内容详实。", "内容详实，已更正。"), encoding="utf-8")
+    unchanged = tree_bytes(archive, "posts")
+    refreshed = run_crawl(archive, site.list_urls, mirror.proxy_url, "-a", "refresh=1")
+    assert refreshed.returncode == 0, refreshed.log
+    assert "updated=1" in refreshed.log and "new=0" in refreshed.log
+    after = tree_bytes(archive, "posts")
+    changed = [k for k in after if after[k] != unchanged[k]]
+    assert len(changed) == 1 and "已更正" in after[changed[0]].decode("utf-8")
+    bodies = [p.body for f in warc_files(archive / "warc") for _, p in iter_pages(f) if p.url == story.url]
+    assert len(bodies) == 2 and "已更正".encode() not in bodies[0] and "已更正".encode() in bodies[1]
+    db = sqlite3.connect(archive / "index.sqlite")
+    assert db.execute("SELECT COUNT(*) FROM captures WHERE url=?", (story.url,)).fetchone()[0] == 2
+
+
+def test_missing_media_are_fetched_again_by_the_next_run(site, tmp_path, mirror_factory):
+    story = site.of("vsb")[0]
+    image = site.root / "news.cumt.edu.cn" / story.image_path.lstrip("/")
+    saved = image.read_bytes()
+    image.unlink()
+    mirror = mirror_factory(site.root)
+    archive = tmp_path / "archive"
+    first = run_crawl(archive, site.list_urls, mirror.proxy_url)
+    assert first.returncode == 0 and "media_failed=1" in first.log
+    assert len(list((archive / "posts").glob("*.md"))) == 18  # the story is kept without its image
+    image.write_bytes(saved)
+    mirror.requests.clear()
+    second = run_crawl(archive, site.list_urls, mirror.proxy_url)
+    assert second.returncode == 0, second.log
+    assert [u for u in mirror.requests if u.endswith(".png")] == [f"http://news.cumt.edu.cn{story.image_path}"]
+    assert story.url not in mirror.requests  # the page came from the archive's own capture
+    media = [p for p in (archive / "media").rglob("*.png")]
+    assert len(media) == 18 and saved in {p.read_bytes() for p in media}

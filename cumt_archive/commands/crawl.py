@@ -23,13 +23,15 @@ class Command(ScrapyCrawl):
         assert self.crawler_process and self.settings is not None
         crawler = self._create_crawler(args[0])
         spidercls = crawler.spidercls
+        from cumt_archive.extensions import archive_busy_message, validate_settings
+
         validate = getattr(spidercls, "validate_arguments", None)
-        if validate is not None:
-            try:
+        try:
+            if validate is not None:
                 validate(opts.spargs)
-            except ValueError as exc:
-                raise UsageError(str(exc), print_help=False) from exc
-        from cumt_archive.extensions import archive_busy_message
+            validate_settings(self.settings)
+        except ValueError as exc:
+            raise UsageError(str(exc), print_help=False) from exc
 
         busy = archive_busy_message(self.settings)
         if busy:

@@ -23,11 +23,12 @@ from twisted.python.failure import Failure
 
 from ..extensions import ArchiveRun, get_run
 from ..extract import UnknownFamily, extract_article, extract_list
-from ..model import NotArticle
+from ..model import Article, NotArticle
 from ..pagination import page_url
 from ..pipelines import ArticleItem
 from ..profile import ProfileError, load_profile
 from ..scrapy_page import raw_page
+from ..store.warc import WarcRef, read_page
 from ..urls import host_matches, host_of, urlname
 
 logger = logging.getLogger(__name__)
@@ -132,7 +133,16 @@ class CumtSpider(Spider):
     def run(self) -> ArchiveRun:
         return get_run(self.crawler)
 
-    async def start(self) -> AsyncIterator[Request]:
+    async def start(self) -> AsyncIterator[Request | ArticleItem]:
+        for row in self.run.index.articles_missing_media():
+            # The page itself is archived: rebuild the item from its capture, so only the media are fetched.
+            assert row.warc_file is not None and row.warc_offset is not None
+            article = extract_article(read_page(self.run.archive.layout.warc / row.warc_file, row.warc_offset))
+            if isinstance(article, Article):
+                logger.info("retrying %d missing media file(s) of %s", row.media_missing, row.url)
+                yield ArticleItem(article=article, fetched_at=row.last_fetched or "",
+                                  warc_ref=WarcRef(row.warc_file, row.warc_offset),
+                                  file_urls=[m.url for m in article.media])
         for url in self.run.index.failed_urls():
             logger.info("retrying a story that failed in an earlier run: %s", url)
             request = self._article_request(url, "", "")

@@ -27,8 +27,18 @@ CREATE TABLE IF NOT EXISTS articles (
     warc_offset INTEGER,
     attempts INTEGER NOT NULL DEFAULT 0,
     first_fetched TEXT,
-    last_fetched TEXT
+    last_fetched TEXT,
+    media_missing INTEGER NOT NULL DEFAULT 0   -- images/attachments that failed; fetched again next run
 );
+CREATE TABLE IF NOT EXISTS captures (        -- every WARC response record: URL -> where it is
+    url TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    fetched_at TEXT NOT NULL,
+    warc_file TEXT NOT NULL,
+    warc_offset INTEGER NOT NULL,
+    PRIMARY KEY (warc_file, warc_offset)
+);
+CREATE INDEX IF NOT EXISTS captures_url ON captures (url);
 CREATE TABLE IF NOT EXISTS sightings (
     urlname TEXT NOT NULL,
     list_url TEXT NOT NULL,
@@ -74,6 +84,7 @@ class ArticleRow:
     attempts: int
     first_fetched: str | None
     last_fetched: str | None
+    media_missing: int
 
 
 class ArchiveIndex:
@@ -84,6 +95,9 @@ class ArchiveIndex:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(articles)")}
+        if "media_missing" not in columns:  # archives made before this column existed
+            self.db.execute("ALTER TABLE articles ADD COLUMN media_missing INTEGER NOT NULL DEFAULT 0")
 
     def close(self) -> None:
         self.db.close()
@@ -105,19 +119,37 @@ class ArchiveIndex:
 
     def record_article(
         self, *, urlname: str, url: str, title: str, published: str, content_sha1: str, path: str,
-        warc_file: str | None, warc_offset: int | None, fetched_at: str,
+        warc_file: str | None, warc_offset: int | None, fetched_at: str, media_missing: int | None = None,
     ) -> None:
         self.db.execute(
             """INSERT INTO articles (urlname, url, title, published, status, reason, content_sha1, path,
-                   warc_file, warc_offset, attempts, first_fetched, last_fetched)
-               VALUES (?, ?, ?, ?, 'ok', NULL, ?, ?, ?, ?, 1, ?, ?)
+                   warc_file, warc_offset, attempts, first_fetched, last_fetched, media_missing)
+               VALUES (?, ?, ?, ?, 'ok', NULL, ?, ?, ?, ?, 1, ?, ?, COALESCE(?, 0))
                ON CONFLICT(urlname) DO UPDATE SET url=excluded.url, title=excluded.title,
                    published=excluded.published, status='ok', reason=NULL, content_sha1=excluded.content_sha1,
                    path=excluded.path, warc_file=COALESCE(excluded.warc_file, warc_file),
                    warc_offset=COALESCE(excluded.warc_offset, warc_offset), attempts=attempts+1,
-                   first_fetched=COALESCE(first_fetched, excluded.first_fetched), last_fetched=excluded.last_fetched""",
-            (urlname, url, title, published, content_sha1, path, warc_file, warc_offset, fetched_at, fetched_at),
+                   first_fetched=COALESCE(first_fetched, excluded.first_fetched), last_fetched=excluded.last_fetched,
+                   media_missing=COALESCE(?, media_missing)""",
+            (urlname, url, title, published, content_sha1, path, warc_file, warc_offset, fetched_at, fetched_at,
+             media_missing, media_missing),
         )
+
+    def articles_missing_media(self) -> list[ArticleRow]:
+        rows = self.db.execute(
+            "SELECT * FROM articles WHERE status='ok' AND media_missing > 0 AND warc_file IS NOT NULL ORDER BY url")
+        return [ArticleRow(*row) for row in rows]
+
+    def record_capture(self, url: str, status: int, fetched_at: str, warc_file: str, warc_offset: int) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO captures (url, status, fetched_at, warc_file, warc_offset) VALUES (?, ?, ?, ?, ?)",
+            (url, status, fetched_at, warc_file, warc_offset),
+        )
+
+    def captures(self, url: str) -> list[tuple[str, int, str, str, int]]:
+        return list(self.db.execute(
+            "SELECT url, status, fetched_at, warc_file, warc_offset FROM captures WHERE url=? ORDER BY fetched_at",
+            (url,)))
 
     def record_outcome(self, *, urlname: str, url: str, status: str, reason: str, fetched_at: str | None = None) -> None:
         """A page that is not (or not yet) an archived article: not_article, gone or failed."""

@@ -106,7 +106,8 @@ def iter_pages(path: Path) -> Iterator[tuple[int, RawPage]]:
         iterator = ArchiveIterator(handle)
         for record in iterator:
             if record.rec_type == "response":
-                yield iterator.get_record_offset(), _to_page(record)
+                page = _to_page(record)  # before asking the offset, which makes warcio skip the payload
+                yield iterator.get_record_offset(), page
 
 
 def read_page(path: Path, offset: int) -> RawPage:

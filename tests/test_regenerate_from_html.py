@@ -1,0 +1,62 @@
+"""`cumt-archive regenerate --from-html`: a wget -x tree of saved pages -> the archive, offline."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import yaml
+
+from cumt_archive.urls import urlname
+from conftest import FIXTURES
+
+SITE = FIXTURES / "site"
+
+
+def regenerate(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cumt_archive.cli", "regenerate", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_saved_site_gives_its_articles_and_nothing_for_lists(tmp_path):
+    expected = json.loads((SITE / "EXPECTED.json").read_text(encoding="utf-8"))
+    archive = tmp_path / "archive"
+    proc = regenerate("--from-html", str(SITE), "--archive", str(archive))
+    assert proc.returncode == 0, proc.stderr
+    posts = {yaml.safe_load(p.read_text(encoding="utf-8").split("---\n")[1])["urlname"]: p
+             for p in (archive / "posts").glob("*.md")}
+    assert set(posts) == {urlname(u) for u in expected["articles"]}
+    assert (archive / "posts" / "xwzx-c523a537506.md").read_bytes() == \
+        (FIXTURES / "pages" / "seed-xwzx" / "expected.md").read_bytes()
+    assert f"articles={len(expected['articles'])}" in proc.stdout
+    assert "media_copied=" in proc.stdout and "media_copied=0" not in proc.stdout
+    # media found in the tree were copied in with their bytes
+    copied = [p for p in (archive / "media").rglob("*") if p.is_file()]
+    assert copied and all(p.stat().st_size > 0 for p in copied)
+    # and the pages now live in the archive's WARC: a later offline regenerate gives the same bytes
+    before = {p.name: p.read_bytes() for p in (archive / "posts").glob("*.md")}
+    for p in (archive / "posts").glob("*.md"):
+        p.unlink()
+    again = regenerate("--archive", str(archive))
+    assert again.returncode == 0, again.stderr
+    assert {p.name: p.read_bytes() for p in (archive / "posts").glob("*.md")} == before
+
+
+def test_loose_saved_pages_still_give_articles(tmp_path):
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    for case in ("wp-arti-basic", "vsb-t1", "wp-faculty-profile"):
+        shutil.copy(FIXTURES / "pages" / case / "body.html", loose / f"{case}.html")
+    shutil.copy(FIXTURES / "lists" / "wp-xwzx-classic" / "body.html", loose / "list.html")
+    archive = tmp_path / "archive"
+    proc = regenerate("--from-html", str(loose), "--archive", str(archive))
+    assert proc.returncode == 0, proc.stderr
+    assert len(list((archive / "posts").glob("*.md"))) == 3
+    assert "not_articles=1" in proc.stdout
+
+
+def test_missing_source_is_a_clear_error(tmp_path):
+    proc = regenerate("--from-html", str(tmp_path / "nope"), "--archive", str(tmp_path / "a"))
+    assert proc.returncode == 2 and "nope" in proc.stderr
