@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from io import BytesIO
+from os import PathLike
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,7 @@ class OncePerRunPipeline:
 class AtomicFSFilesStore(FSFilesStore):
     """FilesPipeline's file store, writing through a temporary file so a kill never leaves half a file."""
 
-    def persist_file(self, path: str, buf: BytesIO, info: MediaPipeline.SpiderInfo, meta: Any = None,
+    def persist_file(self, path: str | PathLike[str], buf: BytesIO, info: MediaPipeline.SpiderInfo, meta: Any = None,
                      headers: Any = None) -> None:
         atomic_write(Path(self.basedir) / path, buf.getvalue(), skip_if_same=False)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import os
 import re
 import logging
 import shutil
@@ -22,7 +23,7 @@ from urllib.parse import quote, unquote, urlsplit
 from .archive import Archive
 from .extract import extract_article
 from .model import Article, Media, RawPage
-from .store.warc import WarcCapture, iter_pages, read_page, warc_files
+from .store.warc import WarcCapture, iter_pages, warc_files
 from .urls import urlname
 
 logger = logging.getLogger(__name__)
@@ -59,27 +60,30 @@ def _publish(archive: Archive, article: Article, report: RegenerateReport, warc_
 
 
 def from_warc(archive: Archive, progress: Progress | None = None) -> RegenerateReport:
-    """Every article page captured in the archive's WARC files -> Markdown (newest good capture wins)."""
+    """Every article page captured in the archive's WARC files -> Markdown, in one streaming pass.
+
+    Files and records are read oldest first, so an article captured again (a revision) ends as its
+    newest capture that is still an article; memory stays flat however large the archive is.
+    """
     report = RegenerateReport()
-    captures: dict[str, list[tuple[str, int]]] = {}
+    seen: set[str] = set()
+    written: set[str] = set()
     files = warc_files(archive.layout.warc)
-    for path in files:
+    for number, path in enumerate(files, 1):
         for offset, page in iter_pages(path):
             report.counts["pages"] += 1
-            if page.status == 200:
-                captures.setdefault(urlname(page.url), []).append((path.name, offset))
-    total = len(captures)
-    for done, (key, refs) in enumerate(captures.items(), 1):
-        for file_name, offset in reversed(refs):
-            page = read_page(archive.layout.warc / file_name, offset)
+            key = urlname(page.url)
+            seen.add(key)
+            if page.status != 200:
+                continue
             result = extract_article(page)
             if isinstance(result, Article):
-                _publish(archive, result, report, file_name, offset, page.fetched_at)
-                break
-        else:
-            report.counts["not_articles"] += 1
+                _publish(archive, result, report, path.name, offset, page.fetched_at)
+                written.add(key)
         if progress:
-            progress(done, total)
+            progress(number, len(files))
+    report.counts["not_articles"] = len(seen - written)
+    report.counts["articles"] = len(written)  # an article revised in the WARC is written once per capture
     return report
 
 
@@ -105,13 +109,16 @@ def _url_for(rel: Path, body: bytes) -> str:
 
 
 def _saved_pages(source: Path) -> Iterator[tuple[Path, Path]]:
-    for path in sorted(source.rglob("*")):
-        if not path.is_file() or path.name.startswith("."):
-            continue
-        rel = path.relative_to(source)
-        suffix = path.suffix.lower() if "." in path.name else ""
-        if suffix in _PAGE_SUFFIXES or "?" in path.name:
-            yield path, rel
+    """(file, path relative to source) of every saved page, streamed in a stable order."""
+    for folder, dirs, files in os.walk(source):
+        dirs.sort()
+        for name in sorted(files):
+            if name.startswith("."):
+                continue
+            suffix = os.path.splitext(name)[1].lower()
+            if suffix in _PAGE_SUFFIXES or "?" in name:
+                path = Path(folder, name)
+                yield path, path.relative_to(source)
 
 
 def from_html(archive: Archive, source: Path, progress: Progress | None = None) -> RegenerateReport:
@@ -123,10 +130,10 @@ def from_html(archive: Archive, source: Path, progress: Progress | None = None) 
     if not source.is_dir():
         raise NotADirectoryError(f"{source}: --from-html needs a directory of saved pages laid out host/path")
     report = RegenerateReport()
-    pages = list(_saved_pages(source))
+    total = sum(1 for _ in _saved_pages(source)) if progress else 0
     warc = WarcCapture(archive.layout.warc, prefix="import")
     try:
-        for done, (path, rel) in enumerate(pages, 1):
+        for done, (path, rel) in enumerate(_saved_pages(source), 1):
             report.counts["pages"] += 1
             body = path.read_bytes()
             # wget keeps the server's Last-Modified as the file's mtime: the only date an undated page has.
@@ -146,7 +153,7 @@ def from_html(archive: Archive, source: Path, progress: Progress | None = None) 
                 report.counts["not_articles"] += 1
                 logger.info("not an article (%s): %s", result.reason, path)
             if progress:
-                progress(done, len(pages))
+                progress(done, total)
     finally:
         warc.close()
     return report

@@ -32,7 +32,7 @@ _RESOLVES = re.compile(
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same answers, faster
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=256)
 def yaml_scalar(value: str) -> str:
     if (
         value

@@ -43,7 +43,7 @@ def extract_article(page: RawPage) -> Article | NotArticle:
     family = detect_family(page)
     module = webplus if family == webplus.FAMILY else vsb
     parts = module.article_parts(page, doc) if family else None
-    if parts is None or (not parts.blocks and not parts.attachments):
+    if family is None or parts is None or (not parts.blocks and not parts.attachments):
         # A campus-only notice is served in the site's own chrome, in place of the body.
         if common.is_campus_only(html_text):
             return NotArticle(page.url, "campus_only", "campus-only notice (校内地址)")

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import urljoin
 
-from lxml import etree
 from lxml.html import HtmlElement
 
 from ..model import Block, ImageBlock, Media, TextBlock

@@ -101,6 +101,19 @@ def page_title(doc: HtmlElement) -> str:
     return text_of(doc.find(".//title"))
 
 
+def marker_score(lower_body: bytes, markers: tuple[bytes, ...]) -> int:
+    """How many of a CMS family's fingerprints a page carries."""
+    return sum(marker in lower_body for marker in markers)
+
+
+def image_url(el: HtmlElement, base_url: str, original_attr: str, icons: re.Pattern[str]) -> str | None:
+    """An <img>'s absolute URL, preferring the attribute that names the original upload; None for icons."""
+    src = (el.get(original_attr) or "").strip() or (el.get("src") or "").strip()
+    if not src or src.startswith("data:") or icons.search(src):
+        return None
+    return urljoin(base_url, src)
+
+
 def resolve(base_url: str, href: str | None) -> str:
     return urljoin(base_url, (href or "").strip())
 

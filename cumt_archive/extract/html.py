@@ -42,6 +42,11 @@ def parse_text(text: str) -> lxml.html.HtmlElement:
         return lxml.html.document_fromstring("<html><body></body></html>")
 
 
+def has_class(name: str) -> str:
+    """XPath test for one CSS class among several."""
+    return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
+
+
 def text_of(el: lxml.html.HtmlElement | None) -> str:
     if el is None:
         return ""

@@ -10,7 +10,7 @@ from lxml.html import HtmlElement
 from ..model import ListPage, Media, RawPage
 from . import common
 from .body import BodyConverter, drop_elements
-from .html import ClassIndex, text_of
+from .html import ClassIndex, has_class, text_of
 from .page import ArticleParts
 
 FAMILY = "vsb"
@@ -24,19 +24,12 @@ _PAGER_TEXT = re.compile(r"共\s*\d+\s*条(?:&nbsp;|\s)*(\d+)\s*/\s*(\d+)")
 _GOTOPAGE = re.compile(r"_simple_list_gotopage_fun\(\s*(\d+)")
 
 
-def _has_class(name: str) -> str:
-    return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
-
-
 def score(lower_body: bytes) -> int:
-    return sum(marker in lower_body for marker in _MARKERS)
+    return common.marker_score(lower_body, _MARKERS)
 
 
 def image_source(el: HtmlElement, base_url: str) -> str | None:
-    src = (el.get("orisrc") or "").strip() or (el.get("src") or "").strip()
-    if not src or src.startswith("data:") or _ICON.search(src):
-        return None
-    return urljoin(base_url, src)
+    return common.image_url(el, base_url, "orisrc", _ICON)
 
 
 def attachment_of(el: HtmlElement, base_url: str) -> Media | None:
@@ -137,18 +130,18 @@ def _total_pages(doc: HtmlElement, html_text: str) -> int | None:
     match = _GOTOPAGE.search(html_text)
     if match:
         return int(match.group(1))
-    for el in doc.xpath(f"//*[{_has_class('p_t')}]"):
+    for el in doc.xpath(f"//*[{has_class('p_t')}]"):
         numbers = re.findall(r"\d+", text_of(el))
         if numbers:
             return int(numbers[-1])
     numbers = [int(text_of(el)) for el in doc.xpath(
-        f"//*[{_has_class('p_no')} or {_has_class('p_no_d')}]") if text_of(el).isdigit()]
+        f"//*[{has_class('p_no')} or {has_class('p_no_d')}]") if text_of(el).isdigit()]
     return max(numbers) if numbers else None
 
 
 def list_page(page: RawPage, doc: HtmlElement, html_text: str) -> ListPage:
     line_items = doc.xpath("//li[starts-with(@id, 'line_u')]")
-    pager = f".//*[{_has_class('pb_sys_common')} or starts-with(@id, 'fanye')]"
+    pager = f".//*[{has_class('pb_sys_common')} or starts-with(@id, 'fanye')]"
     if line_items:
         entries = []
         for li in line_items:

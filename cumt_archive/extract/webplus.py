@@ -10,7 +10,7 @@ from lxml.html import HtmlElement
 from ..model import ListPage, Media, RawPage
 from . import common
 from .body import BodyConverter
-from .html import ClassIndex, text_of
+from .html import ClassIndex, has_class, text_of
 from .page import ArticleParts
 
 FAMILY = "webplus"
@@ -22,19 +22,12 @@ _MARKERS = (
 _ICON = re.compile(r"/_ueditor/|/fileicons?/|icon_[a-z]+\.(gif|png)|/_images/|/images/file", re.I)
 
 
-def _has_class(name: str) -> str:
-    return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
-
-
 def score(lower_body: bytes) -> int:
-    return sum(marker in lower_body for marker in _MARKERS)
+    return common.marker_score(lower_body, _MARKERS)
 
 
 def image_source(el: HtmlElement, base_url: str) -> str | None:
-    src = (el.get("original-src") or "").strip() or (el.get("src") or "").strip()
-    if not src or src.startswith("data:") or _ICON.search(src):
-        return None
-    return urljoin(base_url, src)
+    return common.image_url(el, base_url, "original-src", _ICON)
 
 
 def attachment_of(el: HtmlElement, base_url: str) -> Media | None:
@@ -104,14 +97,14 @@ def article_parts(page: RawPage, doc: HtmlElement) -> ArticleParts | None:
 def list_page(page: RawPage, doc: HtmlElement) -> ListPage:
     portlets = doc.xpath("//*[@portletmode='simpleList']")
     scope = max(portlets, key=lambda p: len(p.xpath(".//a"))) if portlets else doc
-    entries = common.find_list_entries(scope, f".//*[{_has_class('wp_paging')}]")
+    entries = common.find_list_entries(scope, f".//*[{has_class('wp_paging')}]")
     total = None
-    for em in doc.xpath(f"//em[{_has_class('all_pages')}]"):
+    for em in doc.xpath(f"//em[{has_class('all_pages')}]"):
         if text_of(em).isdigit():
             total = int(text_of(em))
             break
     next_url = None
-    for anchor in doc.xpath(f"//*[{_has_class('wp_paging')}]//a[{_has_class('next')}]"):
+    for anchor in doc.xpath(f"//*[{has_class('wp_paging')}]//a[{has_class('next')}]"):
         href = (anchor.get("href") or "").strip()
         if href and not href.startswith("javascript"):
             next_url = urljoin(page.url, href)

@@ -213,7 +213,7 @@ class CumtSpider(Spider):
             next_url = page_url(entry, listing.family, page_no + 1, total) if total else listing.next_url
             if next_url is None:
                 stop = "last page"
-        if stop is not None:
+        if stop is not None or next_url is None:
             logger.info("column %s: stop after page %d (%s)", column, page_no, stop)
             self.run.columns_done.add(entry)
             return out
