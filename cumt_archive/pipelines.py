@@ -74,7 +74,7 @@ class OriginalMediaPipeline(FilesPipeline):
     def get_media_requests(self, item: ArticleItem, info: MediaPipeline.SpiderInfo) -> list[Request]:
         if getattr(info.spider, "refresh", False):
             self.expires = 0  # -a refresh=1: stored media count as expired and are fetched again
-        return [Request(m.url, meta={"media_name": m.name}) for m in item.article.media]
+        return [Request(m.url, meta={"media_name": m.name, "allow_offsite": True}) for m in item.article.media]
 
     def file_path(self, request: Request, response: Any = None, info: Any = None, *, item: Any = None) -> str:
         return media_relpath(request.url, request.meta.get("media_name", ""))

@@ -38,6 +38,10 @@ DOWNLOAD_HANDLERS = {
     "http": "cumt_archive.handlers.ChallengeAwareHTTPHandler",
     "https": "cumt_archive.handlers.ChallengeAwareHTTPHandler",
 }
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "cumt_archive.middlewares.RecordingOffsiteMiddleware": 50,
+}
 EXTENSIONS = {
     "cumt_archive.extensions.ArchiveRun": 100,
 }

@@ -44,6 +44,7 @@ BAD = {  # n -> route making the page fail, and the words the log must say about
     23: ({"delay": 4, "file": "pages/23.htm"}, "story failed"),
     24: ({"file": "pages/24.htm"}, "story failed"),  # larger than the DOWNLOAD_MAXSIZE given to this crawl
     25: ({"always_status": 404}, "HTTP 404"),
+    26: ({"status": 302, "location": "http://mp.weixin.qq.com/s/offsite-story"}, "off-site"),
 }
 CHALLENGE_HOST = "waf.cumt.edu.cn"
 
@@ -162,6 +163,7 @@ def test_nothing_is_written_outside_the_archive(faulty_crawl):
     outside = [p for p in (root / "work").rglob("*") if archive not in p.parents and p != archive]
     assert outside == []
     assert not Path("/tmp/cumt-evil.png").exists() and not Path("/etc/evil.png").exists()
+    assert not [u for u in faulty_crawl[3] if "weixin" in u]  # a redirect off-site is not followed
     for path in archive.rglob("*"):
         assert path.resolve().is_relative_to(archive.resolve())
     # the traversal images were fetched as plain URLs and stored under hashed names

@@ -127,6 +127,9 @@ class CumtSpider(Spider):
             spider.starts = [ColumnStart(k, by_key[k].list_url) for k in chosen]
         # Lists given on the command line may belong to another university: their own host counts as on-site.
         spider.allowed = tuple(profile.allowed_domains) + tuple(host_of(s.list_url) for s in spider.starts)
+        # Scrapy's OffsiteMiddleware applies this to redirects too: a list item that redirects to WeChat
+        # is not followed. (Media requests are exempt: an article's images may live anywhere.)
+        spider.allowed_domains = list(dict.fromkeys(spider.allowed))
         return spider
 
     @property
