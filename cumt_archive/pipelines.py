@@ -7,13 +7,15 @@ from dataclasses import dataclass, field
 from io import BytesIO
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem
+from scrapy.exceptions import DropItem, IgnoreRequest
+from scrapy.http import Response
 from scrapy.pipelines.files import FilesPipeline, FSFilesStore
-from scrapy.pipelines.media import MediaPipeline
+from scrapy.pipelines.media import FileException, MediaPipeline, _MediaRequestFiltered
+from twisted.python.failure import Failure
 
 from .extensions import get_run
 from .model import Article
@@ -62,6 +64,7 @@ class OriginalMediaPipeline(FilesPipeline):
     """Images and attachments with their original bytes (FilesPipeline, not the re-encoding ImagesPipeline)."""
 
     STORE_SCHEMES = {**FilesPipeline.STORE_SCHEMES, "": AtomicFSFilesStore, "file": AtomicFSFilesStore}
+    LOG_FAILED_RESULTS = False  # each failure is logged once, in media_failed, with its article
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "OriginalMediaPipeline":
@@ -74,7 +77,24 @@ class OriginalMediaPipeline(FilesPipeline):
     def get_media_requests(self, item: ArticleItem, info: MediaPipeline.SpiderInfo) -> list[Request]:
         if getattr(info.spider, "refresh", False):
             self.expires = 0  # -a refresh=1: stored media count as expired and are fetched again
-        return [Request(m.url, meta={"media_name": m.name, "allow_offsite": True}) for m in item.article.media]
+        return [Request(m.url, meta={"media_name": m.name, "allow_offsite": True, "article_url": item.article.url})
+                for m in item.article.media]
+
+    async def media_downloaded(self, response: Response, request: Request, info: MediaPipeline.SpiderInfo, *,
+                               item: Any = None) -> Any:
+        if response.status != 200 or not response.body:
+            raise FileException(f"HTTP {response.status}" if response.status != 200 else "empty body")
+        return await super().media_downloaded(response, request, info, item=item)
+
+    def media_failed(self, failure: Failure, request: Request, info: MediaPipeline.SpiderInfo) -> NoReturn:
+        reason = str(failure.value) or type(failure.value).__name__
+        if isinstance(failure.value, IgnoreRequest):
+            logger.info("media not requested (%s): %s in %s", reason, request.url, request.meta.get("article_url"))
+        else:
+            logger.warning("media not downloaded (%s), kept as a link and retried next run: %s in %s", reason,
+                           request.url, request.meta.get("article_url"))
+        # Scrapy logs a traceback for any other exception; this failure has had its one line above.
+        raise _MediaRequestFiltered(reason)
 
     def file_path(self, request: Request, response: Any = None, info: Any = None, *, item: Any = None) -> str:
         return media_relpath(request.url, request.meta.get("media_name", ""))
@@ -83,11 +103,8 @@ class OriginalMediaPipeline(FilesPipeline):
         run = self.run  # type: ignore[attr-defined]
         for ok, result in results:
             run.count("media" if ok else "media_failed")
+        # The article is written all the same: a missing image must not lose its story.
         failed = len(item.article.media) - sum(1 for ok, _ in results if ok)
-        if failed:
-            # The article is still written: a missing image must not lose its story.
-            logger.warning("%s: %d of %d media files could not be downloaded", item.article.url, failed,
-                           len(item.article.media))
         item.files = [r for ok, r in results if ok]
         item.media_missing = failed
         return item
