@@ -1,15 +1,12 @@
-"""Scrapy's OffsiteMiddleware, made to say so when a story redirects off-site.
-
-Scrapy drops an off-site redirect silently at scheduling time; an archivist
-wants it logged with the story's URL and recorded, so it is not asked for
-again every day.
-"""
+"""Downloader middlewares: Scrapy's own, adjusted for an archive that must explain itself."""
 
 from __future__ import annotations
 
 import logging
 
-from scrapy import Request, Spider
+from scrapy import Request, Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.useragent import UserAgentMiddleware
 from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware
 from scrapy.exceptions import IgnoreRequest
 
@@ -18,7 +15,21 @@ from .urls import urlname
 logger = logging.getLogger(__name__)
 
 
+class ContactUserAgentMiddleware(UserAgentMiddleware):
+    """USER_AGENT with the operator's CONTACT setting filled in, so `-s CONTACT=...` is all it takes."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "ContactUserAgentMiddleware":
+        settings = crawler.settings
+        middleware = cls(settings.get("USER_AGENT", "").replace("{contact}", settings.get("CONTACT", "")))
+        crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
+        return middleware
+
+
 class RecordingOffsiteMiddleware(OffsiteMiddleware):
+    """Scrapy drops an off-site redirect silently at scheduling time; an archivist wants it logged with
+    the story's URL, and recorded so that it is not asked for again every day."""
+
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
         try:
             super().process_request(request)

@@ -139,7 +139,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self, send_body: bool) -> None:
         host, path_query = self._target()
-        self.server.record(f"http://{host}{path_query}")
+        self.server.record(f"http://{host}{path_query}", self.headers.get("User-Agent", ""))
         root = self.server.root
         host_dir = _safe_join(root, host) if host else None
         if host_dir is None or not host or "/" in host or host.startswith("."):
@@ -218,13 +218,15 @@ class _MirrorHTTPServer(ThreadingHTTPServer):
         super().__init__(address, _Handler)
         self.root = root
         self.requests: list[str] = []
+        self.user_agents: set[str] = set()
         self._lock = threading.Lock()
         self._hits: dict[tuple[str, str], int] = {}
         self._routes: dict[str, tuple[float, dict[str, dict[str, Any]]]] = {}
 
-    def record(self, url: str) -> None:
+    def record(self, url: str, user_agent: str = "") -> None:
         with self._lock:
             self.requests.append(url)
+            self.user_agents.add(user_agent)
 
     def count_hit(self, host: str, key: str) -> int:
         with self._lock:
@@ -258,6 +260,11 @@ class MirrorServer:
     def requests(self) -> list[str]:
         """Absolute URLs requested so far, in order."""
         return self._httpd.requests
+
+    @property
+    def user_agents(self) -> set[str]:
+        """Every User-Agent header seen so far."""
+        return self._httpd.user_agents
 
     @property
     def port(self) -> int:

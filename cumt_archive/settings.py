@@ -13,8 +13,9 @@ MARKDOWN_LAYOUT = "seed"  # seed: images after the text, as the old archive; inl
 MARKDOWN_MEDIA_LINKS = "original"  # original URLs (seed) or "local" links to the archive's copies
 
 # --- politeness --------------------------------------------------------------------
-CONTACT = "cumt-archive operator <archive@cumt.net.cn>"
-USER_AGENT = f"cumt-archive/0.1 (news archiver; +https://cumt.net.cn; contact: {CONTACT})"
+CONTACT = "cumt-archive operator <archive@cumt.net.cn>"  # -s CONTACT="name <mail>" fills {contact} below
+USER_AGENT = "cumt-archive/0.1 (news archiver; +https://cumt.net.cn; contact: {contact})"
+ROBOTSTXT_USER_AGENT = "cumt-archive"  # the token robots.txt rules are matched against
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
@@ -39,6 +40,8 @@ DOWNLOAD_HANDLERS = {
     "https": "cumt_archive.handlers.ChallengeAwareHTTPHandler",
 }
 DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.useragent.UserAgentMiddleware": None,
+    "cumt_archive.middlewares.ContactUserAgentMiddleware": 500,
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     "cumt_archive.middlewares.RecordingOffsiteMiddleware": 50,
 }

@@ -251,3 +251,15 @@ def test_missing_media_are_fetched_again_by_the_next_run(site, tmp_path, mirror_
     assert story.url not in mirror.requests  # the page came from the archive's own capture
     media = [p for p in (archive / "media").rglob("*.png")]
     assert len(media) == 18 and saved in {p.read_bytes() for p in media}
+
+
+def test_polite_defaults_user_agent_with_contact_and_robots(site, tmp_path, mirror_factory):
+    (site.root / "xwzx.cumt.edu.cn" / "robots.txt").write_text(
+        "User-agent: cumt-archive\nDisallow: /_upload/\n", encoding="utf-8")
+    mirror = mirror_factory(site.root)
+    archive = tmp_path / "archive"
+    result = run_crawl(archive, site.list_urls, mirror.proxy_url, "-s", "CONTACT=Tester <t@example.org>")
+    assert result.returncode == 0, result.log
+    assert mirror.user_agents == {"cumt-archive/0.1 (news archiver; +https://cumt.net.cn; contact: Tester <t@example.org>)"}
+    assert not [u for u in mirror.requests if "xwzx.cumt.edu.cn/_upload/" in u]  # robots.txt obeyed, media too
+    assert len(list((archive / "posts").glob("*.md"))) == 18  # the stories are kept, linking the originals

@@ -49,6 +49,13 @@ class WarcCapture:
         self._handle = open(self._path, "ab")
         self._writer = WARCWriter(self._handle, gzip=True)
         self.records = 0
+        self._writer.write_record(self._writer.create_warcinfo_record(self.name, {
+            "software": "cumt-archive (Scrapy)",
+            "format": "WARC File Format 1.1",
+            "description": "pages fetched for the cumt-archive news archive, exactly as received "
+                           "(bodies decoded from their transfer/content encoding)",
+        }))
+        self._handle.flush()
 
     def write(self, page: RawPage, method: str = "GET") -> WarcRef:
         headers = [(k, v) for k, v in page.headers.items() if k.lower() not in _WIRE_HEADERS]
