@@ -37,6 +37,13 @@ class Published:
     sha1: str
 
 
+@dataclass(frozen=True)
+class Duplicate:
+    """The story is already archived under another URL (a VSB cross-post): nothing was written."""
+
+    owner_url: str
+
+
 class Archive:
     def __init__(self, root: Path | str, profile: Profile, layout: str = "seed", media_links: str = "original") -> None:
         if layout not in LAYOUTS:
@@ -86,6 +93,31 @@ class Archive:
 
     def render(self, article: Article) -> bytes:
         return render(article, self.profile, self.options).encode("utf-8")
+
+    def archive_article(self, article: Article, *, warc_file: str | None, warc_offset: int | None,
+                        fetched_at: str, media_missing: int | None = None) -> Published | Duplicate:
+        """Write an article's Markdown and record it, unless its story is archived under another URL.
+
+        Raises OSError when the file cannot be written; the index is only updated after the file is.
+        """
+        assert self.index is not None
+        key = article.story_key
+        if self.index.status_of(article.urlname) == "alias":
+            owner = self.index.article(article.urlname)
+            return Duplicate(owner.reason if owner and owner.reason else "")
+        owner_url = self.index.story_owner(key, article.urlname)
+        if owner_url is not None:
+            self.index.record_outcome(urlname=article.urlname, url=article.url, status="alias",
+                                      reason=f"same story as {owner_url}", fetched_at=fetched_at)
+            return Duplicate(owner_url)
+        published = self.publish(article)
+        self.index.record_article(
+            urlname=article.urlname, url=article.url, title=article.title,
+            published=f"{article.published:%Y-%m-%d %H:%M:%S}", content_sha1=published.sha1, path=published.relpath,
+            warc_file=warc_file, warc_offset=warc_offset, fetched_at=fetched_at, media_missing=media_missing,
+            story_key=key,
+        )
+        return published
 
     def publish(self, article: Article) -> Published:
         path = self.post_path(article)

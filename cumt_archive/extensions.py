@@ -22,7 +22,8 @@ from .store.warc import WarcCapture
 
 logger = logging.getLogger(__name__)
 
-COUNTS = ("new", "updated", "unchanged", "failed", "not_articles", "gone", "media", "media_failed", "lists", "offsite")
+COUNTS = ("new", "updated", "unchanged", "duplicates", "failed", "not_articles", "gone", "media", "media_failed",
+          "lists", "offsite")
 
 
 def validate_settings(settings: BaseSettings) -> None:

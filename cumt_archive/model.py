@@ -7,6 +7,7 @@ these types.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from typing import Literal, Mapping, Union
 
@@ -75,6 +76,19 @@ class Article:
     @property
     def media(self) -> list[Media]:
         return [*self.images, *self.attachments]
+
+    @property
+    def story_key(self) -> str:
+        """Same host, title, date, text and images: the same story, whatever its URL.
+
+        VSB gives a story cross-posted to another column a new article id, so
+        two URLs can hold one story; this key finds them.
+        """
+        from urllib.parse import urlsplit
+
+        parts = [urlsplit(self.canonical_url).hostname or "", self.title, f"{self.published:%Y-%m-%d %H:%M:%S}",
+                 *self.text_blocks, *(m.url for m in self.images), *(m.name for m in self.attachments)]
+        return hashlib.md5("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)

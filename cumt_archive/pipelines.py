@@ -17,6 +17,7 @@ from scrapy.pipelines.files import FilesPipeline, FSFilesStore
 from scrapy.pipelines.media import FileException, MediaPipeline, _MediaRequestFiltered
 from twisted.python.failure import Failure
 
+from .archive import Duplicate
 from .extensions import get_run
 from .model import Article
 from .store.files import atomic_write
@@ -40,15 +41,16 @@ class ArticleItem:
 
 
 class OncePerRunPipeline:
-    """The same article listed by several columns or hosts is written once per run."""
+    """The same article listed by several columns or hosts is handled once per run (before its media)."""
 
     def __init__(self) -> None:
         self.seen: set[str] = set()
 
     def process_item(self, item: ArticleItem, spider: Spider | None = None) -> ArticleItem:
-        if item.article.urlname in self.seen:
-            raise DropItem(f"{item.article.url}: already archived in this run")
-        self.seen.add(item.article.urlname)
+        article = item.article
+        if article.urlname in self.seen:
+            raise DropItem(f"{article.url}: already archived in this run")
+        self.seen.add(article.urlname)
         return item
 
 
@@ -124,19 +126,20 @@ class MarkdownPipeline:
         article = item.article
         archive, index = self.run.archive, self.run.index
         try:
-            published = archive.publish(article)
+            published = archive.archive_article(
+                article, warc_file=item.warc_ref.file if item.warc_ref else None,
+                warc_offset=item.warc_ref.offset if item.warc_ref else None, fetched_at=item.fetched_at,
+                media_missing=item.media_missing,
+            )
         except OSError as exc:
             self.run.count("failed")
             index.record_outcome(urlname=article.urlname, url=article.url, status="failed",
                                  reason=f"write failed: {exc}")
             raise DropItem(f"{article.url}: cannot write Markdown: {exc}") from exc
-        index.record_article(
-            urlname=article.urlname, url=article.url, title=article.title,
-            published=f"{article.published:%Y-%m-%d %H:%M:%S}", content_sha1=published.sha1,
-            path=published.relpath, warc_file=item.warc_ref.file if item.warc_ref else None,
-            warc_offset=item.warc_ref.offset if item.warc_ref else None, fetched_at=item.fetched_at,
-            media_missing=item.media_missing,
-        )
+        if isinstance(published, Duplicate):
+            self.run.count("duplicates")
+            logger.info("same story as %s, not written again: %s", published.owner_url, article.url)
+            return item
         for alias in item.aliases:
             index.record_outcome(urlname=urlname(alias), url=alias, status="alias",
                                  reason=f"redirects to {article.canonical_url}")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 from urllib.parse import quote, unquote, urlsplit
 
-from .archive import Archive
+from .archive import Archive, Duplicate
 from .extract import extract_article
 from .model import Article, Media, RawPage
 from .store.warc import WarcCapture, iter_pages, warc_files
@@ -37,26 +37,26 @@ class RegenerateReport:
     problems: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        keys = ("pages", "articles", "new", "updated", "unchanged", "not_articles", "media_copied", "errors")
+        keys = ("pages", "articles", "new", "updated", "unchanged", "duplicates", "not_articles", "media_copied",
+                "errors")
         return " ".join(f"{k}={self.counts.get(k, 0)}" for k in keys)
 
 
 def _publish(archive: Archive, article: Article, report: RegenerateReport, warc_file: str | None,
-             warc_offset: int | None, fetched_at: str) -> None:
+             warc_offset: int | None, fetched_at: str) -> bool:
     try:
-        published = archive.publish(article)
+        published = archive.archive_article(article, warc_file=warc_file, warc_offset=warc_offset,
+                                            fetched_at=fetched_at)
     except OSError as exc:
         report.counts["errors"] += 1
         report.problems.append(f"{article.url}: cannot write {archive.post_path(article)}: {exc}")
-        return
+        return False
+    if isinstance(published, Duplicate):
+        report.counts["duplicates"] += 1
+        return False
     report.counts["articles"] += 1
     report.counts["new" if published.created else "updated" if published.changed else "unchanged"] += 1
-    assert archive.index is not None
-    archive.index.record_article(
-        urlname=article.urlname, url=article.url, title=article.title,
-        published=f"{article.published:%Y-%m-%d %H:%M:%S}", content_sha1=published.sha1, path=published.relpath,
-        warc_file=warc_file, warc_offset=warc_offset, fetched_at=fetched_at,
-    )
+    return True
 
 
 def from_warc(archive: Archive, progress: Progress | None = None) -> RegenerateReport:
@@ -77,12 +77,12 @@ def from_warc(archive: Archive, progress: Progress | None = None) -> RegenerateR
             if page.status != 200:
                 continue
             result = extract_article(page)
-            if isinstance(result, Article):
-                _publish(archive, result, report, path.name, offset, page.fetched_at)
+            if isinstance(result, Article) and _publish(archive, result, report, path.name, offset,
+                                                        page.fetched_at):
                 written.add(key)
         if progress:
             progress(number, len(files))
-    report.counts["not_articles"] = len(seen - written)
+    report.counts["not_articles"] = len(seen - written) - report.counts["duplicates"]
     report.counts["articles"] = len(written)  # an article revised in the WARC is written once per capture
     return report
 

@@ -263,3 +263,28 @@ def test_polite_defaults_user_agent_with_contact_and_robots(site, tmp_path, mirr
     assert mirror.user_agents == {"cumt-archive/0.1 (news archiver; +https://cumt.net.cn; contact: Tester <t@example.org>)"}
     assert not [u for u in mirror.requests if "xwzx.cumt.edu.cn/_upload/" in u]  # robots.txt obeyed, media too
     assert len(list((archive / "posts").glob("*.md"))) == 18  # the stories are kept, linking the originals
+
+
+def test_a_story_cross_posted_under_two_ids_is_archived_once(site, tmp_path, mirror_factory):
+    from sitegen import vsb_article, vsb_list
+
+    story = site.of("vsb")[0]
+    html = vsb_article(story)  # VSB gives the cross-post a new id in the other column, same content
+    cross = site.root / "news.cumt.edu.cn" / "info" / "1003" / "88001.htm"
+    cross.parent.mkdir(parents=True)
+    cross.write_text(html, encoding="utf-8")
+    other_column = vsb_list([story], 1, 1, 1).replace(f"/info/1002/{70000 + story.number}.htm", "/info/1003/88001.htm")
+    (site.root / "news.cumt.edu.cn" / "fjzg.htm").write_text(other_column, encoding="utf-8")
+    mirror = mirror_factory(site.root)
+    archive = tmp_path / "archive"
+    lists = [*site.list_urls, "http://news.cumt.edu.cn/fjzg.htm"]
+    result = run_crawl(archive, lists, mirror.proxy_url)
+    assert result.returncode == 0, result.log
+    assert len(list((archive / "posts").glob("*.md"))) == 18
+    assert "duplicates=1" in result.log and "same story as" in result.log
+    before = tree_bytes(archive, "posts")
+    for md in (archive / "posts").glob("*.md"):
+        md.unlink()
+    regen = subprocess.run([sys.executable, "-m", "cumt_archive.cli", "regenerate", "--archive", str(archive)],
+                           capture_output=True, text=True, timeout=120)
+    assert regen.returncode == 0 and tree_bytes(archive, "posts") == before  # the same URL keeps the story

@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS articles (
     attempts INTEGER NOT NULL DEFAULT 0,
     first_fetched TEXT,
     last_fetched TEXT,
-    media_missing INTEGER NOT NULL DEFAULT 0   -- images/attachments that failed; fetched again next run
+    media_missing INTEGER NOT NULL DEFAULT 0,  -- images/attachments that failed; fetched again next run
+    story_key TEXT                             -- same story under another URL (VSB cross-posts) shares it
 );
 CREATE TABLE IF NOT EXISTS captures (        -- every WARC response record: URL -> where it is
     url TEXT NOT NULL,
@@ -85,6 +86,7 @@ class ArticleRow:
     first_fetched: str | None
     last_fetched: str | None
     media_missing: int
+    story_key: str | None
 
 
 class ArchiveIndex:
@@ -96,8 +98,10 @@ class ArchiveIndex:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(articles)")}
-        if "media_missing" not in columns:  # archives made before this column existed
-            self.db.execute("ALTER TABLE articles ADD COLUMN media_missing INTEGER NOT NULL DEFAULT 0")
+        for name, kind in (("media_missing", "INTEGER NOT NULL DEFAULT 0"), ("story_key", "TEXT")):
+            if name not in columns:  # archives made before this column existed
+                self.db.execute(f"ALTER TABLE articles ADD COLUMN {name} {kind}")
+        self.db.execute("CREATE INDEX IF NOT EXISTS articles_story ON articles (story_key)")
 
     def close(self) -> None:
         self.db.close()
@@ -120,20 +124,32 @@ class ArchiveIndex:
     def record_article(
         self, *, urlname: str, url: str, title: str, published: str, content_sha1: str, path: str,
         warc_file: str | None, warc_offset: int | None, fetched_at: str, media_missing: int | None = None,
+        story_key: str | None = None,
     ) -> None:
         self.db.execute(
             """INSERT INTO articles (urlname, url, title, published, status, reason, content_sha1, path,
-                   warc_file, warc_offset, attempts, first_fetched, last_fetched, media_missing)
-               VALUES (?, ?, ?, ?, 'ok', NULL, ?, ?, ?, ?, 1, ?, ?, COALESCE(?, 0))
+                   warc_file, warc_offset, attempts, first_fetched, last_fetched, media_missing, story_key)
+               VALUES (?, ?, ?, ?, 'ok', NULL, ?, ?, ?, ?, 1, ?, ?, COALESCE(?, 0), ?)
                ON CONFLICT(urlname) DO UPDATE SET url=excluded.url, title=excluded.title,
                    published=excluded.published, status='ok', reason=NULL, content_sha1=excluded.content_sha1,
                    path=excluded.path, warc_file=COALESCE(excluded.warc_file, warc_file),
                    warc_offset=COALESCE(excluded.warc_offset, warc_offset), attempts=attempts+1,
                    first_fetched=COALESCE(first_fetched, excluded.first_fetched), last_fetched=excluded.last_fetched,
-                   media_missing=COALESCE(?, media_missing)""",
+                   media_missing=COALESCE(?, media_missing), story_key=excluded.story_key""",
             (urlname, url, title, published, content_sha1, path, warc_file, warc_offset, fetched_at, fetched_at,
-             media_missing, media_missing),
+             media_missing, story_key, media_missing),
         )
+
+    def story_owner(self, story_key: str, urlname: str) -> str | None:
+        """URL of another archived article holding the same story, if any."""
+        row = self.db.execute(
+            "SELECT url FROM articles WHERE story_key=? AND urlname!=? AND status='ok' ORDER BY first_fetched LIMIT 1",
+            (story_key, urlname)).fetchone()
+        return row[0] if row else None
+
+    def status_of(self, urlname: str) -> str | None:
+        row = self.db.execute("SELECT status FROM articles WHERE urlname=?", (urlname,)).fetchone()
+        return row[0] if row else None
 
     def articles_missing_media(self) -> list[ArticleRow]:
         rows = self.db.execute(
