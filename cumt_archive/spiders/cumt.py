@@ -93,6 +93,7 @@ class ColumnStart:
 
 class CumtSpider(Spider):
     name = "cumt"
+    allowed_domains: list[str] = []  # set from the profile and the given lists in from_crawler
 
     @staticmethod
     def validate_arguments(args: dict[str, Any]) -> None:
