@@ -9,7 +9,7 @@ from typing import Callable, Literal
 
 import yaml
 
-from .extract.body import escape_template
+from .extract.body import escape_line_start, escape_template, escape_text
 from .model import Article, ImageBlock, Media, TextBlock
 from .profile import Profile
 
@@ -94,7 +94,7 @@ def front_matter(article: Article, profile: Profile) -> str:
 
 
 def render(article: Article, profile: Profile, options: RenderOptions = RenderOptions()) -> str:
-    title = escape_template(re.sub(r"<(?=[A-Za-z/!?])", r"\\<", article.title))
+    title = escape_template(escape_line_start(escape_text(article.title)))
     attachments = [f"[{_attachment_name(m)}]({_media_target(m, options)})" for m in article.attachments]
     source = f"[转入文章首发地址]({article.canonical_url})"
     if options.layout == "inline":

@@ -135,3 +135,38 @@ def test_not_articles():
     assert extract_article(RawPage(url=URL, body=plain.encode())).reason == "unknown_cms"
     empty = webplus("<p>&nbsp;</p>")
     assert extract_article(RawPage(url=URL, body=empty.encode())).reason == "empty"
+
+
+def test_word_split_bold_runs_become_one_emphasis_and_odd_text_stays_text():
+    article = extract(webplus(
+        "<p><strong>一、</strong><strong>总体要求</strong></p><p>---</p><p>版权 &amp;copy; 与 &amp;amp;</p>"
+    ))
+    assert article.text_blocks == ["**一、总体要求**", "\\---", "版权 &amp;copy; 与 &amp;amp;"]
+
+
+def test_body_title_line_is_escaped_but_front_matter_keeps_the_exact_title():
+    article = extract(webplus("<p>正文</p>", title="测试 *标题* [x]"))
+    text = render(article, load_profile("cumt"))
+    assert "\n\n测试 \\*标题\\* \\[x\\]\n\n" in text
+    assert "\ntitle: 中国矿业大学->测试 *标题* [x] | cumt.net.cn\n" in text
+
+
+def test_page_chrome_after_the_body_is_not_taken_for_spilled_text():
+    html = webplus("<p>正文。</p>").replace(
+        "</div></div></div></div>",
+        "</div><p class='arti_metas'>新闻来源：宣传部 摄影：李四</p><div class='share'>分享到：微信</div>"
+        "<p>上一篇：<a href='/a.htm'>旧新闻</a></p></div></div></div>")
+    assert extract(html).text_blocks == ["正文。"]
+
+
+def test_error_words_in_titles_and_a_password_box_do_not_hide_articles():
+    for title in ("我校500名志愿者服务马拉松赛", "学校召开纠正错误倾向专题会", "404实验室揭牌"):
+        assert extract(webplus("<p>正文。</p>", title=title)).title == title
+    with_login_box = webplus("<p>正文。</p>").replace(
+        "<div class=\"footer\">", "<div class=\"footer\"><form><input type='password' name='mail'></form>")
+    assert extract(with_login_box).text_blocks == ["正文。"]
+
+
+def test_campus_only_notice_inside_the_body_is_not_an_article():
+    page = webplus("<p>您当前ip并非校内地址，该信息仅允许校内地址访问</p>")
+    assert extract_article(RawPage(url=URL.replace(".htm", ".psp"), body=page.encode())).reason == "campus_only"

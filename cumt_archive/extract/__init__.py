@@ -43,10 +43,13 @@ def extract_article(page: RawPage) -> Article | NotArticle:
     family = detect_family(page)
     module = webplus if family == webplus.FAMILY else vsb
     parts = module.article_parts(page, doc) if family else None
-    if family is None or parts is None or (not parts.blocks and not parts.attachments):
-        # A campus-only notice is served in the site's own chrome, in place of the body.
-        if common.is_campus_only(html_text):
-            return NotArticle(page.url, "campus_only", "campus-only notice (校内地址)")
+    if family is None or parts is None or (not parts.blocks and not parts.attachments) or (
+        common.is_campus_only(html_text) and len("".join(parts.text_blocks)) < 300
+    ):
+        # A campus-only notice or a login form is served in the site's own chrome, in place of the body.
+        why = common.why_no_article(doc, html_text)
+        if why is not None:
+            return NotArticle(page.url, *why)
         if family is None:
             return NotArticle(page.url, "unknown_cms", "neither WebPlus nor VSB markers")
         if parts is None:

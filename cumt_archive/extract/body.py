@@ -38,7 +38,7 @@ _MD_ESCAPE = re.compile(r"([\\`*_\[\]])")
 _HTML_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
 _TEMPLATE_OPEN = re.compile(r"\{(?=[{%#])")
 _TEMPLATE_CLOSE = re.compile(r"(?<=[}%#])\}")
-_LINE_START_MARKER = re.compile(r"^(?:#{1,6}(?:\s|$)|>|[-+](?:\s|$)|=+$)")
+_LINE_START_MARKER = re.compile(r"^(?:#{1,6}(?:\s|$)|>|[-+](?:\s|$)|=+\s*$|-{2,}\s*$)")
 _LINE_START_NUMBER = re.compile(r"^(\d{1,9})([.)])(?=\s|$)")
 _ATTACHMENT_LABEL = re.compile(r"^[\s附件相关下载已次:：【】\[\]()（）、,，.。0-9-]*$")
 _HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
@@ -47,7 +47,7 @@ _MARKERS = re.compile("[\x01-\x05]")
 _EMPHASIS = re.compile("[\x01-\x04]")
 _OPEN_SPACE = re.compile("([\x01\x03]) +")
 _SPACE_CLOSE = re.compile(" +([\x02\x04])")
-_NEEDS_ESCAPE = re.compile(r"[\\`*_\[\]<]")
+_NEEDS_ESCAPE = re.compile(r"[\\`*_\[\]<&]")
 
 
 def escape_template(text: str) -> str:
@@ -55,8 +55,13 @@ def escape_template(text: str) -> str:
     return _TEMPLATE_CLOSE.sub("&#125;", _TEMPLATE_OPEN.sub("&#123;", text))
 
 
+_ENTITY_LIKE = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+
+
 def escape_text(text: str) -> str:
+    """Text that Markdown shows as written: no emphasis, links, HTML tags or entities of its own."""
     text = _MD_ESCAPE.sub(r"\\\1", text)
+    text = _ENTITY_LIKE.sub("&amp;", text)
     return _HTML_OPEN.sub(r"\\<", text)
 
 
@@ -291,6 +296,8 @@ class BodyConverter:
         if prefix.startswith("#"):
             text = _MARKERS.sub("", text)  # a heading is emphasis enough
         if _EMPHASIS.search(text):
+            # Word splits one bold phrase into runs (<b>一、</b><b>总体要求</b>): one emphasis, not two.
+            text = text.replace(_STRONG_CLOSE + _STRONG_OPEN, "").replace(_EM_CLOSE + _EM_OPEN, "")
             text = _OPEN_SPACE.sub(r" \1", text)
             text = _SPACE_CLOSE.sub(r"\1 ", text)
             text = _resolve_emphasis(text, _STRONG_OPEN, _STRONG_CLOSE, "**", "strong")
@@ -306,7 +313,7 @@ class BodyConverter:
             if _ATTACHMENT_LABEL.match(_MARKERS.sub("", rest)):
                 return  # the paragraph only names attachments, which are listed on their own
         if not prefix:
-            text = _escape_line_start(text)
+            text = escape_line_start(text)
         state.blocks.append(TextBlock(prefix + text))
 
 
@@ -317,7 +324,7 @@ def _join(pieces: list[str]) -> str:
     return text
 
 
-def _escape_line_start(text: str) -> str:
+def escape_line_start(text: str) -> str:
     """Keep a paragraph that happens to start like a heading or list item a paragraph."""
     if _LINE_START_MARKER.match(text):
         return "\\" + text

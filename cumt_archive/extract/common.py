@@ -71,14 +71,14 @@ def header_date(page: RawPage) -> tuple[dt.datetime, str] | None:
 
 
 def classify_blocked(page: RawPage, doc: HtmlElement, html_text: str) -> tuple[str, str] | None:
-    """Pages that are never articles, whatever their markup: (reason, detail) or None."""
+    """Pages that are never articles, whatever they hold: (reason, detail) or None."""
     if page.status == 412:
         return "challenge", "HTTP 412 script challenge"
     if page.status >= 400:
         if any(marker in html_text for marker in CHALLENGE) and len(html_text) < 20000:
             return "challenge", f"HTTP {page.status} script challenge"
         return "error", f"HTTP {page.status}"
-    if re.search(r"/(cas|sso|authserver)/|/login", page.url.lower()) or doc.xpath("//input[@type='password']"):
+    if re.search(r"/(cas|sso|authserver)/|/login", page.url.lower()):
         return "login", "login page"
     if len(html_text) < 20000 and doc.xpath("//script") and not doc.xpath("//body//a[@href]"):
         body = doc.find("body")
@@ -86,10 +86,18 @@ def classify_blocked(page: RawPage, doc: HtmlElement, html_text: str) -> tuple[s
             r"\b(eval|atob|document\.cookie|location\.(reload|href|replace))", html_text
         ):
             return "challenge", "script-only page (firewall challenge)"
-    if len(html_text) < 30000:
-        title = text_of(doc.find(".//title"))
-        if any(t in title for t in ERROR_TITLES) and len(text_of(doc.find("body"))) < 1500:
-            return "error", f"error page: {title}"
+    return None
+
+
+def why_no_article(doc: HtmlElement, html_text: str) -> tuple[str, str] | None:
+    """For a page without an article body: what it is instead, when that can be told."""
+    if is_campus_only(html_text):
+        return "campus_only", "campus-only notice (校内地址)"
+    if doc.xpath("//input[@type='password']"):
+        return "login", "login form"
+    title = text_of(doc.find(".//title"))
+    if any(t in title for t in ERROR_TITLES):
+        return "error", f"error page: {title}"
     return None
 
 
@@ -142,15 +150,28 @@ def document_link(el: HtmlElement, base_url: str, marker: str) -> Media | None:
     return Media(url, name)
 
 
+_DATE_ONLY = re.compile(r"^[\s\[\]【】()（）]*(?:(?:19|20)\d{2}\s*[-./年]\s*\d{1,2}\s*[-./月]\s*\d{1,2}\s*日?|"
+                        r"\d{1,2}\s*[-/.]\s*\d{1,2})[\s\[\]【】()（）]*$")
+
+
 def _item_date(anchor: HtmlElement, item: HtmlElement | None) -> dt.date | None:
-    """The date written beside a list link, looking no wider than its list item."""
+    """The date written beside a list link, looking no wider than its list item.
+
+    A text node that is nothing but a date wins over dates inside titles or excerpts; the split
+    card style (`<p>03/10</p><span>2025</span>`) is read from the item's text nodes joined by spaces.
+    """
     node: HtmlElement | None = anchor
     for _ in range(4):
         node = node.getparent() if node is not None else None
         if node is None:
             break
-        text = text_of(node)
-        found = parse_datetime(text)
+        pieces = [t.strip() for t in node.itertext() if t.strip()]
+        for piece in pieces:
+            if _DATE_ONLY.match(piece):
+                found = parse_datetime(piece)
+                if found:
+                    return found[0].date()
+        found = parse_datetime(" ".join(pieces))
         if found:
             return found[0].date()
         if node is item:

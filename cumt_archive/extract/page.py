@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from ..model import Block, Media
+from ..model import Block, Media, TextBlock
 
 
 @dataclass
@@ -15,3 +15,7 @@ class ArticleParts:
     blocks: list[Block]
     attachments: list[Media]
     link_shell: bool  # the page is a redirect stub (VSB link-type article)
+
+    @property
+    def text_blocks(self) -> list[str]:
+        return [b.markdown for b in self.blocks if isinstance(b, TextBlock)]

@@ -46,12 +46,27 @@ def _body(classes: ClassIndex) -> HtmlElement | None:
     return None
 
 
+_CHROME_TEXT = re.compile(r"^\s*(上一篇|下一篇|上一条|下一条|分享|打印|关闭|【关闭】|返回|责任编辑|新闻来源|来源[:：])")
+
+
 def _spilled(body: HtmlElement) -> list[HtmlElement]:
-    """Body content that a stray </div> closed the body before: it lands beside it in div.read."""
+    """Body paragraphs that a stray </div> pushed out of the body: they land right after it in div.read.
+
+    Only plain, class-less paragraphs count, up to the first thing that looks like page chrome
+    (meta lines, share boxes, previous/next links), which templates also put there.
+    """
     parent = body.getparent()
     if parent is None or not {"read", "entry"} & set((parent.get("class") or "").split()):
         return []
-    return [el for el in body.itersiblings() if isinstance(el.tag, str)]
+    spilled = []
+    for el in body.itersiblings():
+        if not isinstance(el.tag, str):
+            continue
+        if el.tag not in ("p", "table", "ul", "ol", "h2", "h3", "h4", "blockquote") or el.get("class") \
+                or el.get("id") or _CHROME_TEXT.match(text_of(el)):
+            break
+        spilled.append(el)
+    return spilled
 
 
 def _title(doc: HtmlElement, classes: ClassIndex) -> str:
