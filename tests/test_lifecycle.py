@@ -288,3 +288,15 @@ def test_a_story_cross_posted_under_two_ids_is_archived_once(site, tmp_path, mir
     regen = subprocess.run([sys.executable, "-m", "cumt_archive.cli", "regenerate", "--archive", str(archive)],
                            capture_output=True, text=True, timeout=120)
     assert regen.returncode == 0 and tree_bytes(archive, "posts") == before  # the same URL keeps the story
+
+
+@pytest.mark.parametrize("limit", [["-a", "max_pages=1"], ["-a", "since=2024-01-07"]])
+def test_a_limited_first_run_leaves_the_column_to_be_walked_again(site, tmp_path, mirror_factory, limit):
+    mirror = mirror_factory(site.root)
+    archive = tmp_path / "archive"
+    limited = run_crawl(archive, site.list_urls, mirror.proxy_url, *limit)
+    assert limited.returncode == 0, limited.log
+    assert len(list((archive / "posts").glob("*.md"))) < 18
+    full = run_crawl(archive, site.list_urls, mirror.proxy_url)
+    assert full.returncode == 0, full.log
+    assert len(list((archive / "posts").glob("*.md"))) == 18

@@ -27,9 +27,9 @@ class Command(ScrapyCrawl):
 
         validate = getattr(spidercls, "validate_arguments", None)
         try:
-            if validate is not None:
-                validate(opts.spargs)
             validate_settings(self.settings)
+            if validate is not None:
+                validate(opts.spargs, self.settings)
         except ValueError as exc:
             raise UsageError(str(exc), print_help=False) from exc
 

@@ -166,9 +166,10 @@ def _item_date(anchor: HtmlElement, item: HtmlElement | None) -> dt.date | None:
         if node is None:
             break
         pieces = [t.strip() for t in node.itertext() if t.strip()]
-        for piece in pieces:
+        for i, piece in enumerate(pieces):
             if _DATE_ONLY.match(piece):
-                found = parse_datetime(piece)
+                year = pieces[i + 1] if i + 1 < len(pieces) and re.fullmatch(r"(19|20)\d{2}", pieces[i + 1]) else ""
+                found = parse_datetime(f"{piece} {year}".strip())
                 if found:
                     return found[0].date()
         found = parse_datetime(" ".join(pieces))

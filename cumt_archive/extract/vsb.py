@@ -122,20 +122,34 @@ def article_parts(page: RawPage, doc: HtmlElement) -> ArticleParts | None:
     return ArticleParts(title=title, date=date, blocks=blocks, attachments=attachments, link_shell=link_shell)
 
 
-def _total_pages(doc: HtmlElement, html_text: str) -> int | None:
-    """Total pages as the column's first page states it; None on deeper pages, whose counts go stale."""
+_CURRENT_OF_TOTAL = re.compile(r"(\d+)\s*/\s*(\d+)")
+_NUMBERED_FILE = re.compile(r"(?:^|/)(\d+)\.htm$")
+
+
+def _total_pages(doc: HtmlElement, html_text: str, classes: ClassIndex) -> int | None:
+    """Total pages as the column's first page states it; None on deeper pages, whose counts go stale.
+
+    Pagers differ: `共299条 1/30`, `<span class="p_t">1/54</span>`, the go-to-page script, or only a
+    window of numbered links, each of which states the total (page k lives in file T-k+1).
+    """
     match = _PAGER_TEXT.search(html_text)
     if match:
         return int(match.group(2)) if match.group(1) == "1" else None
+    for el in [*classes.all("p_t"), *doc.xpath("//*[starts-with(@id, 'fanye')]")]:
+        match = _CURRENT_OF_TOTAL.search(text_of(el))
+        if match:
+            return int(match.group(2)) if match.group(1) == "1" else None
     match = _GOTOPAGE.search(html_text)
     if match:
         return int(match.group(1))
-    for el in doc.xpath(f"//*[{has_class('p_t')}]"):
-        numbers = re.findall(r"\d+", text_of(el))
-        if numbers:
-            return int(numbers[-1])
-    numbers = [int(text_of(el)) for el in doc.xpath(
-        f"//*[{has_class('p_no')} or {has_class('p_no_d')}]") if text_of(el).isdigit()]
+    stated = []
+    for anchor in [a for el in classes.all("p_no") for a in el.iter("a")]:
+        number, file_match = text_of(anchor), _NUMBERED_FILE.search(anchor.get("href") or "")
+        if number.isdigit() and file_match:
+            stated.append(int(number) + int(file_match.group(1)) - 1)
+    if stated:
+        return max(set(stated), key=stated.count)
+    numbers = [int(text_of(el)) for el in [*classes.all("p_no"), *classes.all("p_no_d")] if text_of(el).isdigit()]
     return max(numbers) if numbers else None
 
 
@@ -158,5 +172,6 @@ def list_page(page: RawPage, doc: HtmlElement, html_text: str) -> ListPage:
                 next_url = urljoin(page.url, href)
                 break
     return ListPage(
-        page.url, FAMILY, tuple(common.list_items(entries, page.url)), _total_pages(doc, html_text), next_url
+        page.url, FAMILY, tuple(common.list_items(entries, page.url)), _total_pages(doc, html_text, ClassIndex(doc)),
+        next_url,
     )

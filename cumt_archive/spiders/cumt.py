@@ -96,8 +96,15 @@ class CumtSpider(Spider):
     allowed_domains: list[str] = []  # set from the profile and the given lists in from_crawler
 
     @staticmethod
-    def validate_arguments(args: dict[str, Any]) -> None:
-        parse_arguments(args)
+    def validate_arguments(args: dict[str, Any], settings: Any = None) -> None:
+        """Raise ValueError for arguments the crawl cannot use, before anything starts."""
+        parsed = parse_arguments(args)
+        if parsed.columns and settings is not None:
+            known = {c.key for c in load_profile(settings.get("SITE_PROFILE")).columns}
+            missing = [k for k in parsed.columns if k not in known]
+            if missing:
+                raise ValueError(f"-a columns: unknown column(s) {', '.join(missing)}; the profile has "
+                                 f"{', '.join(sorted(known))}")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.arguments = parse_arguments(kwargs)
@@ -193,21 +200,24 @@ class CumtSpider(Spider):
             return out  # page 1 scheduled this page together with its siblings
         dated = [i.date for i in listing.items if i.date]
         walked = self.run.index.column_walked(entry)
-        stop = None
+        # Only a walk that reached the column's end, or caught up with what is archived, lets later runs
+        # stop early; a walk cut short by max_pages or since leaves the column to be walked again.
+        stop, reached_end = None, True
         if not listing.items:
             stop = "empty list page"
         elif self.arguments.max_pages and page_no >= self.arguments.max_pages:
-            stop = f"max_pages={self.arguments.max_pages} reached"
+            stop, reached_end = f"max_pages={self.arguments.max_pages} reached", False
         elif since and dated and dated[-1] < since:
-            stop = f"stories older than {since}"
+            stop, reached_end = f"stories older than {since}", False
         elif new == 0 and not self.arguments.full and walked:
             stop = "no story on this page that is not archived yet"
         if stop is None and page_no == 1 and total and not since and (self.arguments.full or not walked):
             # A whole walk needs no page-by-page decision: ask for every page now, as the pager numbers them.
             last = min(total, self.arguments.max_pages or total)
             urls = [page_url(entry, listing.family, n, total) for n in range(2, last + 1)]
-            logger.info("column %s: walking all %d pages", column, last)
-            self.run.columns_done.add(entry)
+            logger.info("column %s: walking %d of %d pages", column, last, total)
+            if last == total:
+                self.run.columns_done.add(entry)
             for n, url in enumerate(urls, 2):
                 if url is not None:
                     out.append(self._list_request(url, column, entry, n, total, fanned_out=True))
@@ -219,7 +229,8 @@ class CumtSpider(Spider):
                 stop = "last page"
         if stop is not None or next_url is None:
             logger.info("column %s: stop after page %d (%s)", column, page_no, stop)
-            self.run.columns_done.add(entry)
+            if reached_end:
+                self.run.columns_done.add(entry)
             return out
         out.append(self._list_request(next_url, column, entry, page_no + 1, total))
         return out

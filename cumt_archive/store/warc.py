@@ -42,7 +42,7 @@ def _warc_date(fetched_at: str) -> str:
 class WarcCapture:
     def __init__(self, folder: Path, prefix: str = "cumt") -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d%H%M%S")
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d%H%M%S%f")  # sorts runs, even within a second
         self.name = f"{prefix}-{stamp}-{os.getpid()}-{uuid.uuid4().hex[:6]}.warc.gz"
         self.folder = folder
         self._path = folder / (self.name + OPEN_SUFFIX)
