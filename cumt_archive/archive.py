@@ -6,6 +6,7 @@ The crawl's pipelines and `cumt-archive regenerate` both publish through
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -35,6 +36,7 @@ class Published:
     changed: bool
     created: bool
     sha1: str
+    replaces: str = ""  # URL of a cross-post that held this story until its original was found
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,10 @@ class Archive:
         for note in recover_open_files(self.layout.warc):
             logger.warning("recovered WARC file left open by an interrupted run: %s", note)
         self.index = ArchiveIndex(self.layout.index)
+        for path in self.index.orphaned_posts():
+            if (self.layout.root / path).exists():
+                (self.layout.root / path).unlink()
+                logger.warning("removed %s: its story lives under another URL (an interrupted run left it)", path)
 
     def close(self) -> None:
         if self.index is not None:
@@ -103,21 +109,30 @@ class Archive:
         assert self.index is not None
         key = article.story_key
         if self.index.status_of(article.urlname) == "alias":
-            owner = self.index.article(article.urlname)
-            return Duplicate(owner.reason if owner and owner.reason else "")
-        owner_url = self.index.story_owner(key, article.urlname)
-        if owner_url is not None:
+            row = self.index.article(article.urlname)
+            return Duplicate(row.reason if row and row.reason else "")
+        owner = self.index.story_owner(key, article.urlname)
+        if owner is not None and article.home_rank(owner.url) < article.home_rank():
             self.index.record_outcome(urlname=article.urlname, url=article.url, status="alias",
-                                      reason=f"same story as {owner_url}", fetched_at=fetched_at)
-            return Duplicate(owner_url)
+                                      reason=f"same story as {owner.url}", fetched_at=fetched_at)
+            return Duplicate(owner.url)
+        # New, or the story's better home (its original, under a cross-post archived first): write it here.
         published = self.publish(article)
-        self.index.record_article(
-            urlname=article.urlname, url=article.url, title=article.title,
-            published=f"{article.published:%Y-%m-%d %H:%M:%S}", content_sha1=published.sha1, path=published.relpath,
-            warc_file=warc_file, warc_offset=warc_offset, fetched_at=fetched_at, media_missing=media_missing,
-            story_key=key,
-        )
-        return published
+        with self.index.transaction():
+            self.index.record_article(
+                urlname=article.urlname, url=article.url, title=article.title,
+                published=f"{article.published:%Y-%m-%d %H:%M:%S}", content_sha1=published.sha1,
+                path=published.relpath, warc_file=warc_file, warc_offset=warc_offset, fetched_at=fetched_at,
+                media_missing=media_missing, story_key=key,
+            )
+            if owner is not None:
+                self.index.record_outcome(urlname=owner.urlname, url=owner.url, status="alias",
+                                          reason=f"same story as {article.url}")
+        if owner is None:
+            return published
+        if owner.path and owner.path != published.relpath:
+            (self.layout.root / owner.path).unlink(missing_ok=True)
+        return dataclasses.replace(published, replaces=owner.url)
 
     def publish(self, article: Article) -> Published:
         path = self.post_path(article)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Literal, Mapping, Union
 
@@ -64,6 +65,7 @@ class Article:
     published_raw: str
     blocks: tuple[Block, ...]
     attachments: tuple[Media, ...]
+    origin_id: str = ""  # VSB: the id the click counter uses, which a cross-posted copy keeps from its original
 
     @property
     def text_blocks(self) -> list[str]:
@@ -89,6 +91,13 @@ class Article:
         parts = [urlsplit(self.canonical_url).hostname or "", self.title, f"{self.published:%Y-%m-%d %H:%M:%S}",
                  *self.text_blocks, *(m.url for m in self.images), *(m.name for m in self.attachments)]
         return hashlib.md5("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+    def home_rank(self, url: str | None = None) -> tuple[int, str]:
+        """Which of a story's URLs is its home (lowest first): the original's, then the smallest URL."""
+        url = url or self.canonical_url
+        match = re.search(r"/info/\d+/(\d+)\.htm$|[?&]wbnewsid=(\d+)", url)
+        own_id = (match.group(1) or match.group(2)) if match else ""
+        return (0 if own_id and own_id == self.origin_id else 1, url)
 
 
 @dataclass(frozen=True)

@@ -145,6 +145,10 @@ class MarkdownPipeline:
                                  reason=f"redirects to {article.canonical_url}")
         if item.list_url:
             index.record_sighting(article.urlname, item.list_url, item.column)
+        if published.replaces:
+            self.run.count("duplicates")
+            logger.info("same story as %s, which is a copy: the story now lives at %s -> %s", published.replaces,
+                        article.url, published.relpath)
         if published.created:
             self.run.count("new")
             logger.info("new article %s -> %s", article.url, published.relpath)

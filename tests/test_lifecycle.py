@@ -290,6 +290,31 @@ def test_a_story_cross_posted_under_two_ids_is_archived_once(site, tmp_path, mir
     assert regen.returncode == 0 and tree_bytes(archive, "posts") == before  # the same URL keeps the story
 
 
+def test_a_cross_post_found_first_gives_way_to_its_original_in_any_order(site, tmp_path, mirror_factory):
+    from sitegen import vsb_article, vsb_list
+
+    story = site.of("vsb")[0]
+    original_id = 70000 + story.number
+    html = vsb_article(story).replace("</body>", f'<script>_showDynClicks("wbnews", 1, {original_id})</script></body>')
+    (site.root / "news.cumt.edu.cn" / "info" / "1002" / f"{original_id}.htm").write_text(html, encoding="utf-8")
+    cross = site.root / "news.cumt.edu.cn" / "info" / "0999" / "88001.htm"  # sorts before the original
+    cross.parent.mkdir(parents=True)
+    cross.write_text(html, encoding="utf-8")
+    (site.root / "news.cumt.edu.cn" / "fjzg.htm").write_text(
+        vsb_list([story], 1, 1, 1).replace(f"/info/1002/{original_id}.htm", "/info/0999/88001.htm"), encoding="utf-8")
+    mirror = mirror_factory(site.root)
+    results = []
+    for order in (["http://news.cumt.edu.cn/fjzg.htm"], [*site.list_urls, "http://news.cumt.edu.cn/fjzg.htm"]):
+        archive = tmp_path / f"archive{len(results)}"
+        # the first archive sees only the cross-post on its first run, then the original's column too
+        assert run_crawl(archive, order, mirror.proxy_url).returncode == 0
+        assert run_crawl(archive, [*site.list_urls, "http://news.cumt.edu.cn/fjzg.htm"], mirror.proxy_url).returncode == 0
+        results.append(sorted(p.name for p in (archive / "posts").glob("*.md")))
+    assert results[0] == results[1]
+    assert f"news-1002-{original_id}.md" in results[0] and "news-0999-88001.md" not in results[0]
+    assert len(results[0]) == 18
+
+
 @pytest.mark.parametrize("limit", [["-a", "max_pages=1"], ["-a", "since=2024-01-07"]])
 def test_a_limited_first_run_leaves_the_column_to_be_walked_again(site, tmp_path, mirror_factory, limit):
     mirror = mirror_factory(site.root)

@@ -72,6 +72,7 @@ def extract_article(page: RawPage) -> Article | NotArticle:
         published_raw=date[1],
         blocks=tuple(parts.blocks),
         attachments=tuple(parts.attachments),
+        origin_id=parts.origin_id,
     )
 
 

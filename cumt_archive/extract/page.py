@@ -15,6 +15,7 @@ class ArticleParts:
     blocks: list[Block]
     attachments: list[Media]
     link_shell: bool  # the page is a redirect stub (VSB link-type article)
+    origin_id: str = ""
 
     @property
     def text_blocks(self) -> list[str]:

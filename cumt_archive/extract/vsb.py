@@ -22,6 +22,7 @@ _MARKERS = (
 _ICON = re.compile(r"/system/resource/|/images/icon|fileicon", re.I)
 _PAGER_TEXT = re.compile(r"共\s*\d+\s*条(?:&nbsp;|\s)*(\d+)\s*/\s*(\d+)")
 _GOTOPAGE = re.compile(r"_simple_list_gotopage_fun\(\s*(\d+)")
+_CLICK_COUNTER = re.compile(r"_showDynClicks\(\s*[\"']wbnews[\"']\s*,\s*\d+\s*,\s*(\d+)\s*\)")
 
 
 def score(lower_body: bytes) -> int:
@@ -119,7 +120,9 @@ def article_parts(page: RawPage, doc: HtmlElement) -> ArticleParts | None:
             attachments.append(media)
     script = page.body.lower()
     link_shell = not blocks and not attachments and (b"getnewslinkurl" in script or b"window.location" in script)
-    return ArticleParts(title=title, date=date, blocks=blocks, attachments=attachments, link_shell=link_shell)
+    counter = _CLICK_COUNTER.search(page.body.decode("latin-1"))
+    return ArticleParts(title=title, date=date, blocks=blocks, attachments=attachments, link_shell=link_shell,
+                        origin_id=counter.group(1) if counter else "")
 
 
 _CURRENT_OF_TOTAL = re.compile(r"(\d+)\s*/\s*(\d+)")

@@ -6,6 +6,7 @@ after its last whole step.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sqlite3
@@ -106,6 +107,17 @@ class ArchiveIndex:
     def close(self) -> None:
         self.db.close()
 
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Several changes that must land together (the connection otherwise commits each statement)."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
     # -- articles -------------------------------------------------------------
 
     def article(self, urlname: str) -> ArticleRow | None:
@@ -140,12 +152,18 @@ class ArchiveIndex:
              media_missing, story_key, media_missing),
         )
 
-    def story_owner(self, story_key: str, urlname: str) -> str | None:
-        """URL of another archived article holding the same story, if any."""
+    def story_owner(self, story_key: str, urlname: str) -> ArticleRow | None:
+        """Another archived article holding the same story, if any."""
         row = self.db.execute(
-            "SELECT url FROM articles WHERE story_key=? AND urlname!=? AND status='ok' ORDER BY first_fetched LIMIT 1",
+            "SELECT * FROM articles WHERE story_key=? AND urlname!=? AND status='ok' ORDER BY url LIMIT 1",
             (story_key, urlname)).fetchone()
-        return row[0] if row else None
+        return ArticleRow(*row) if row else None
+
+    def orphaned_posts(self) -> list[str]:
+        """Markdown files of stories that moved to a better URL but whose old file a killed run left behind."""
+        return [r[0] for r in self.db.execute(
+            "SELECT path FROM articles WHERE status='alias' AND path IS NOT NULL "
+            "AND path NOT IN (SELECT path FROM articles WHERE status='ok' AND path IS NOT NULL)")]
 
     def status_of(self, urlname: str) -> str | None:
         row = self.db.execute("SELECT status FROM articles WHERE urlname=?", (urlname,)).fetchone()
