@@ -38,6 +38,11 @@ FILES_EXPIRES = 36500  # media are immutable uploads: never fetch a stored file 
 DOWNLOAD_HANDLERS = {
     "http": "cumt_archive.handlers.ChallengeAwareHTTPHandler",
     "https": "cumt_archive.handlers.ChallengeAwareHTTPHandler",
+    # A page must never make the crawler read local files or other services: web URLs only.
+    "file": None,
+    "data": None,
+    "s3": None,
+    "ftp": None,
 }
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.useragent.UserAgentMiddleware": None,

@@ -170,3 +170,12 @@ def test_error_words_in_titles_and_a_password_box_do_not_hide_articles():
 def test_campus_only_notice_inside_the_body_is_not_an_article():
     page = webplus("<p>您当前ip并非校内地址，该信息仅允许校内地址访问</p>")
     assert extract_article(RawPage(url=URL.replace(".htm", ".psp"), body=page.encode())).reason == "campus_only"
+
+
+def test_media_are_web_urls_only():
+    article = extract(webplus(
+        '<p>正文</p><p><img src="file:///etc/passwd"></p><p><img src="data:image/png;base64,AAAA"></p>'
+        '<p><a href="file:///etc/shadow">附件.pdf</a></p><div class="wp_pdf_player" pdfsrc="ftp://x/y.pdf"></div>'
+        '<p><img src="/_upload/article/images/ok.jpg"></p>'
+    ))
+    assert [m.url for m in article.media] == ["https://xwzx.cumt.edu.cn/_upload/article/images/ok.jpg"]

@@ -117,9 +117,14 @@ def marker_score(lower_body: bytes, markers: tuple[bytes, ...]) -> int:
 def image_url(el: HtmlElement, base_url: str, original_attr: str, icons: re.Pattern[str]) -> str | None:
     """An <img>'s absolute URL, preferring the attribute that names the original upload; None for icons."""
     src = (el.get(original_attr) or "").strip() or (el.get("src") or "").strip()
-    if not src or src.startswith("data:") or icons.search(src):
+    if not src or icons.search(src):
         return None
-    return urljoin(base_url, src)
+    url = urljoin(base_url, src)
+    return url if is_web_url(url) else None  # data:, file:, javascript: ... are never fetched
+
+
+def is_web_url(url: str) -> bool:
+    return url.lower().startswith(("http://", "https://"))
 
 
 def resolve(base_url: str, href: str | None) -> str:
@@ -139,7 +144,7 @@ def document_link(el: HtmlElement, base_url: str, marker: str) -> Media | None:
     if not href or href.startswith(("javascript:", "#", "mailto:")):
         return None
     url = resolve(base_url, href)
-    if marker not in url and not is_document_link(url):
+    if not is_web_url(url) or (marker not in url and not is_document_link(url)):
         return None
     name = text_of(el)
     attr = re.search(r"'title'\s*:\s*'([^']*)'", el.get("sudyfile-attr") or "")

@@ -31,7 +31,7 @@ def image_source(el: HtmlElement, base_url: str) -> str | None:
 
 
 def attachment_of(el: HtmlElement, base_url: str) -> Media | None:
-    if el.tag == "div" and el.get("pdfsrc"):
+    if el.tag == "div" and el.get("pdfsrc") and common.is_web_url(urljoin(base_url, el.get("pdfsrc", "").strip())):
         url = urljoin(base_url, el.get("pdfsrc", "").strip())
         title = re.search(r"'title'\s*:\s*'([^']*)'", el.get("sudyfile-attr") or "")
         return Media(url, title.group(1) if title else url.rsplit("/", 1)[-1])
