@@ -54,13 +54,17 @@ def source_pages(folder: Path | None) -> list[tuple[str, bytes]]:
 
 
 def build_tree(pages: list[tuple[str, bytes]], count: int, root: Path) -> list[Path]:
-    """`count` saved pages laid out host/path, each a source page under a new URL with a varied title."""
+    """`count` saved pages laid out host/path, each a source page under a new URL with a varied title.
+
+    Every copy gets a host of its own: the archive keeps one file per story and host, so copies on
+    one host would be recognised as one story and written once, flattering our side of the ratio.
+    """
     files = []
     for i in range(count):
         name, body = pages[i % len(pages)]
         # Vary the title so no cache can answer for a repeat; lengths stay as the real page's.
         body = re.sub(rb"(<title>)", rb"\g<1>%d " % i, body, count=1)
-        path = root / f"bench{i % 7}.cumt.edu.cn" / f"{i % 97:02x}" / f"{i:04x}" / f"c900a{i}" / "page.htm"
+        path = root / f"bench{i}.cumt.edu.cn" / f"{i % 97:02x}" / f"{i:04x}" / f"c900a{i}" / "page.htm"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(body)
         files.append(path)
@@ -94,7 +98,7 @@ def bench_regenerate(pages: list[tuple[str, bytes]], count: int, work: Path) -> 
         "ours_ms_per_page": round(ours / count * 1000, 2), "trafilatura_ms_per_page": round(theirs / count * 1000, 2),
         "speedup": round(theirs / ours, 2),
     }
-    result["target_met"] = result["speedup"] >= 5
+    result["target_met"] = result["speedup"] >= 5 and result["articles_written"] >= count * 0.9
     return result
 
 
