@@ -59,6 +59,9 @@ class Archive:
         self.options = RenderOptions(layout, media_links, self._local_link)  # type: ignore[arg-type]
         self._lock = ArchiveLock(self.layout.lock)
         self.index: ArchiveIndex | None = None
+        # Each Markdown file synced as it is written; regenerate, which can always be run again, turns
+        # this off and syncs once at the end.
+        self.durable_writes = True
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -138,7 +141,7 @@ class Archive:
         path = self.post_path(article)
         data = self.render(article)
         created = not path.exists()
-        changed = atomic_write(path, data)
+        changed = atomic_write(path, data, durable=self.durable_writes)
         return Published(
             path, str(path.relative_to(self.layout.root)), changed, created, hashlib.sha1(data).hexdigest()
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -53,6 +54,7 @@ def _regenerate(args: argparse.Namespace) -> int:
     archive = Archive(args.archive, profile, args.layout or settings["render.layout"] or "seed",
                       args.media_links or settings["render.media_links"] or "original")
     archive.open()
+    archive.durable_writes = False
     assert archive.index is not None
     run_id = archive.index.start_run("regenerate", {k: str(v) for k, v in vars(args).items() if v})
     progress = None if args.quiet else print_progress
@@ -61,6 +63,7 @@ def _regenerate(args: argparse.Namespace) -> int:
             report = from_html(archive, args.from_html, progress)
         else:
             report = from_warc(archive, progress)
+        os.sync()  # everything regenerate wrote, on disk before the run is recorded as finished
         status = EXIT_FAILED if report.counts.get("errors") else EXIT_OK
         archive.index.finish_run(run_id, status, dict(report.counts))
     finally:

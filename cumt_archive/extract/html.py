@@ -58,11 +58,9 @@ class ClassIndex:
 
     def __init__(self, root: lxml.html.HtmlElement) -> None:
         self._by_class: dict[str, list[lxml.html.HtmlElement]] = {}
-        for el in root.iter():
-            classes = el.get("class") if isinstance(el.tag, str) else None
-            if classes:
-                for name in classes.split():
-                    self._by_class.setdefault(name, []).append(el)
+        for el in root.xpath("//*[@class]"):  # lxml filters in C: only classed elements become Python objects
+            for name in el.get("class", "").split():
+                self._by_class.setdefault(name, []).append(el)
 
     def all(self, name: str, tag: str | None = None) -> list[lxml.html.HtmlElement]:
         found = self._by_class.get(name, [])

@@ -9,8 +9,12 @@ from pathlib import Path
 TMP_MARK = ".tmp-"
 
 
-def atomic_write(path: Path, data: bytes, *, skip_if_same: bool = True) -> bool:
-    """Write via a temporary file in the same directory and rename; False when the file already held data."""
+def atomic_write(path: Path, data: bytes, *, skip_if_same: bool = True, durable: bool = True) -> bool:
+    """Write via a temporary file in the same directory and rename; False when the file already held data.
+
+    The rename makes the write atomic for any crash of the process; `durable` also syncs the data to
+    disk first, so a power cut cannot leave an empty file behind the new name either.
+    """
     if skip_if_same:
         try:
             if path.stat().st_size == len(data) and path.read_bytes() == data:
@@ -21,8 +25,9 @@ def atomic_write(path: Path, data: bytes, *, skip_if_same: bool = True) -> bool:
     tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
     with open(tmp, "wb") as handle:
         handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+        if durable:
+            handle.flush()
+            os.fsync(handle.fileno())
     os.replace(tmp, path)
     return True
 
