@@ -8,7 +8,6 @@ saved pages (`host/path`). Neither touches the network; both publish through
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import os
 import re
 import logging
@@ -136,10 +135,9 @@ def from_html(archive: Archive, source: Path, progress: Progress | None = None) 
         for done, (path, rel) in enumerate(_saved_pages(source), 1):
             report.counts["pages"] += 1
             body = path.read_bytes()
-            # wget keeps the server's Last-Modified as the file's mtime: the only date an undated page has.
+            # The file's time says when it was saved; it is kept as the capture time, never as a date.
             mtime = path.stat().st_mtime
             page = RawPage(url=_url_for(rel, body), body=body, status=200,
-                           headers={"Last-Modified": email.utils.formatdate(mtime, usegmt=True)},
                            fetched_at=dt.datetime.fromtimestamp(mtime, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
             result = extract_article(page)
             ref = warc.write(page)

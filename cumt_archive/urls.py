@@ -11,6 +11,8 @@ import posixpath
 import re
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from w3lib.url import safe_url_string
+
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _EXT = re.compile(r"\.([A-Za-z0-9]{1,8})$")
@@ -20,8 +22,12 @@ MAX_NAME = 120
 
 
 def canonical_url(url: str) -> str:
-    """http scheme, lower-case host, no default port, no fragment; path and query as written."""
-    parts = urlsplit(url.strip())
+    """http scheme, lower-case host, no default port, no fragment; path and query as written.
+
+    Non-ASCII paths are percent-encoded first (as Scrapy sends them), so a link written with Chinese
+    characters and the response URL it leads to name the same thing.
+    """
+    parts = urlsplit(safe_url_string(url.strip()))
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
     port = parts.port

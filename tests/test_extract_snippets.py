@@ -179,3 +179,41 @@ def test_media_are_web_urls_only():
         '<p><img src="/_upload/article/images/ok.jpg"></p>'
     ))
     assert [m.url for m in article.media] == ["https://xwzx.cumt.edu.cn/_upload/article/images/ok.jpg"]
+
+
+def test_thumbnail_links_give_the_full_image_and_chrome_inside_bodies_goes():
+    article = extract(webplus(
+        '<p>正文。</p><p><a href="/_upload/article/images/big.jpg"><img src="/_upload/article/images/small.jpg"></a></p>'
+        "<p>【打印本页】【关闭窗口】</p><p>分享到：</p><p>请返回上一页查看详情。</p>"
+    ))
+    assert [m.url for m in article.images] == ["https://xwzx.cumt.edu.cn/_upload/article/images/big.jpg"]
+    assert article.text_blocks == ["正文。", "请返回上一页查看详情。"]
+
+
+def test_attachment_names_drop_the_attachment_label():
+    article = extract(webplus('<p>正文</p><p><a href="/_upload/article/files/a/b/x.xlsx">附件1：名单.xlsx</a></p>'))
+    assert [m.name for m in article.attachments] == ["名单.xlsx"]
+
+
+def test_mentions_of_campus_access_are_not_campus_only_notices():
+    article = extract(webplus("<p>升级期间本系统仅限校内访问，请校外用户使用VPN。</p>"))
+    assert article.text_blocks == ["升级期间本系统仅限校内访问，请校外用户使用VPN。"]
+
+
+def test_the_url_dates_an_undated_date_filed_article_and_nothing_else_does():
+    page = webplus("<p>正文</p>", meta="").encode("utf-8")
+    dated = extract_article(RawPage(url="https://jwc.hdu.edu.cn/2026/0313/c13475a290241/page.htm", body=page,
+                                    headers={"Last-Modified": "Wed, 01 Jan 2025 00:00:00 GMT"}))
+    assert isinstance(dated, Article) and str(dated.published) == "2026-03-13 00:00:00"
+    undated = extract_article(RawPage(url=URL, body=page, headers={"Last-Modified": "Wed, 01 Jan 2025 00:00:00 GMT"}))
+    assert undated.reason == "no_date"
+
+
+def test_vsb_title_is_the_heading_the_page_title_names():
+    html = ('<html><head><title>真正的标题-中国矿业大学新闻网</title><!--Announced by Visual SiteBuilder 9--></head><body>'
+            '<form name="_newscontent_fromname"><h2>视点新闻</h2><h3>真正的标题</h3>'
+            '<div class="attribute">发布时间：2025年01月08日 16:20</div>'
+            '<div id="vsb_content"><div class="v_news_content"><p>正文</p></div></div></form></body></html>')
+    for page_title in ("真正的标题-中国矿业大学新闻网", "中国矿业大学新闻网"):
+        body = html.replace("真正的标题-中国矿业大学新闻网", page_title).encode("utf-8")
+        assert extract(body.decode(), url="https://news.cumt.edu.cn/info/1002/1.htm").title == "真正的标题"

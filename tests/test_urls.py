@@ -50,3 +50,11 @@ def test_media_paths_never_escape_and_keep_extension():
     )
     assert download.endswith(".xlsx")
     assert media_relpath("http://a/b/c.JPG") != media_relpath("http://a/b/d.JPG")
+
+
+def test_non_ascii_urls_have_one_identity_however_they_are_written():
+    raw = "http://xwzx.cumt.edu.cn/_upload/article/files/ab/cd/通知附件4.pdf"
+    encoded = "http://xwzx.cumt.edu.cn/_upload/article/files/ab/cd/%E9%80%9A%E7%9F%A5%E9%99%84%E4%BB%B64.pdf"
+    assert canonical_url(raw) == canonical_url(encoded) == encoded
+    assert media_relpath(raw) == media_relpath(encoded)
+    assert urlname(raw) == urlname(encoded)

@@ -59,7 +59,7 @@ def extract_article(page: RawPage) -> Article | NotArticle:
         return NotArticle(page.url, "empty", "article body holds no text, image or attachment")
     if not parts.title:
         return NotArticle(page.url, "empty", "no title")
-    date = parts.date or common.header_date(page)
+    date = parts.date or common.url_date(page.url)  # never a header or file time: those say when it was saved
     if date is None:
         return NotArticle(page.url, "no_date", "no publication date on the page")
     return Article(

@@ -41,6 +41,10 @@ _TEMPLATE_CLOSE = re.compile(r"(?<=[}%#])\}")
 _LINE_START_MARKER = re.compile(r"^(?:#{1,6}(?:\s|$)|>|[-+](?:\s|$)|=+\s*$|-{2,}\s*$)")
 _LINE_START_NUMBER = re.compile(r"^(\d{1,9})([.)])(?=\s|$)")
 _ATTACHMENT_LABEL = re.compile(r"^[\s附件相关下载已次:：【】\[\]()（）、,，.。0-9-]*$")
+_PAGE_CHROME = re.compile(
+    r"^(?:[【\[]?\s*(?:打印本页|打印此页|打印|关闭窗口|关闭|返回顶部|返回|收藏本页|分享到\S{0,12})\s*[】\]]?\s*)+$"
+    r"|^分享到[:：]?.{0,20}$"
+)
 _HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _STRONG_OPEN, _STRONG_CLOSE, _EM_OPEN, _EM_CLOSE = "\x01", "\x02", "\x03", "\x04"
 _MARKERS = re.compile("[\x01-\x05]")
@@ -312,6 +316,8 @@ class BodyConverter:
                 rest = rest.replace(link, "")
             if _ATTACHMENT_LABEL.match(_MARKERS.sub("", rest)):
                 return  # the paragraph only names attachments, which are listed on their own
+        if _PAGE_CHROME.match(_MARKERS.sub("", text)):
+            return  # print/close/share buttons that templates put inside the body
         if not prefix:
             text = escape_line_start(text)
         state.blocks.append(TextBlock(prefix + text))

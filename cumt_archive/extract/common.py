@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import re
 from urllib.parse import urljoin
 
@@ -18,7 +17,7 @@ _DATE = re.compile(
 )
 _SPLIT_DATE = re.compile(r"(?<!\d)(\d{1,2})\s*[-/.]\s*(\d{1,2})\s+((?:19|20)\d{2})(?!\d)")
 _DATE_LABEL = re.compile(r"(发布时间|发布日期|发表时间|更新时间|日期|时间)\s*[:：]?\s*")
-CAMPUS_ONLY = ("并非校内地址", "仅允许校内地址访问", "校内访问", "仅限校内")
+CAMPUS_ONLY = ("并非校内地址", "仅允许校内地址访问")  # the CMS's own notice, not any mention of campus access
 CHALLENGE = ("请开启JavaScript", "请启用JavaScript", "安全验证", "访问验证", "WAF", "challenge")
 ERROR_TITLES = ("404", "403", "500", "页面不存在", "找不到", "出错", "错误", "Not Found", "Forbidden", "Error")
 DOC_EXTENSIONS = (
@@ -56,18 +55,18 @@ def labelled_date(text: str) -> tuple[dt.datetime, str] | None:
     return None
 
 
-def header_date(page: RawPage) -> tuple[dt.datetime, str] | None:
-    """Last-Modified, converted to Asia/Shanghai wall time: the last resort for an undated page."""
-    value = page.header("Last-Modified")
-    if not value:
+_URL_DATE = re.compile(r"/((?:19|20)\d{2})/(\d{2})(\d{2})/c\d+a\d+/page\.(?:htm|psp)")
+
+
+def url_date(url: str) -> tuple[dt.datetime, str] | None:
+    """WebPlus sites that file articles by date (`/2026/0313/c13475a290241/page.htm`) state it in the URL."""
+    match = _URL_DATE.search(url)
+    if not match:
         return None
     try:
-        parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        return dt.datetime(int(match.group(1)), int(match.group(2)), int(match.group(3))), match.group(0)
+    except ValueError:
         return None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.timezone(dt.timedelta(hours=8))).replace(tzinfo=None)
-    return parsed.replace(microsecond=0), value
 
 
 def classify_blocked(page: RawPage, doc: HtmlElement, html_text: str) -> tuple[str, str] | None:
@@ -114,9 +113,17 @@ def marker_score(lower_body: bytes, markers: tuple[bytes, ...]) -> int:
     return sum(marker in lower_body for marker in markers)
 
 
+_IMAGE_FILE = re.compile(r"\.(jpe?g|png|gif|webp|bmp|tiff?)$", re.I)
+
+
 def image_url(el: HtmlElement, base_url: str, original_attr: str, icons: re.Pattern[str]) -> str | None:
-    """An <img>'s absolute URL, preferring the attribute that names the original upload; None for icons."""
-    src = (el.get(original_attr) or "").strip() or (el.get("src") or "").strip()
+    """An <img>'s absolute URL: the original upload when the page names one (the CMS attribute, or a
+    link around a thumbnail that points at the full image); None for icons and non-web URLs."""
+    parent = el.getparent()
+    linked = (parent.get("href") or "").strip() if parent is not None and parent.tag == "a" else ""
+    if not _IMAGE_FILE.search(linked.split("?", 1)[0]):
+        linked = ""
+    src = (el.get(original_attr) or "").strip() or linked or (el.get("src") or "").strip()
     if not src or icons.search(src):
         return None
     url = urljoin(base_url, src)
@@ -136,6 +143,9 @@ def is_document_link(url: str) -> bool:
     return path.endswith(DOC_EXTENSIONS)
 
 
+_ATTACHMENT_PREFIX = re.compile(r"^\s*附件\s*\d*\s*[:：、.]\s*(?=\S)")
+
+
 def document_link(el: HtmlElement, base_url: str, marker: str) -> Media | None:
     """An <a> that points at an uploaded document (marker in the path, or a document extension)."""
     if el.tag != "a":
@@ -146,7 +156,7 @@ def document_link(el: HtmlElement, base_url: str, marker: str) -> Media | None:
     url = resolve(base_url, href)
     if not is_web_url(url) or (marker not in url and not is_document_link(url)):
         return None
-    name = text_of(el)
+    name = _ATTACHMENT_PREFIX.sub("", text_of(el))
     attr = re.search(r"'title'\s*:\s*'([^']*)'", el.get("sudyfile-attr") or "")
     if attr and (not name or name in ("下载", "点击下载", "附件")):
         name = attr.group(1)

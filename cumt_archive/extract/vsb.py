@@ -73,15 +73,25 @@ def _outside_body(els: list[HtmlElement], region: HtmlElement, body: HtmlElement
 
 
 def _title(doc: HtmlElement, classes: ClassIndex, region: HtmlElement, body: HtmlElement) -> str:
+    """The article's heading: the one `<title>` (title-站点名) names, else the nearest one above the body."""
+    page_title = common.page_title(doc)
+    site_less = page_title.rsplit("-", 1)[0].strip() if "-" in page_title else page_title
     heading_in_art_tit = [h for el in classes.all("art-tit") for h in el.iter("h3")]
-    for candidates in (heading_in_art_tit, classes.prefixed("titlestyle", "td"), classes.all("title"),
-                       region.xpath(".//h1 | .//h2 | .//h3")):
-        for el in _outside_body(candidates, region, body):
-            text = text_of(el)
-            if text:
-                return text
-    title = common.page_title(doc)
-    return title.rsplit("-", 1)[0].strip() if "-" in title else title
+    groups = (heading_in_art_tit, classes.prefixed("titlestyle", "td"), classes.all("title"),
+              region.xpath(".//h1 | .//h2 | .//h3"))
+    candidates = [(el, text_of(el)) for group in groups for el in _outside_body(group, region, body)]
+    candidates = [(el, text) for el, text in candidates if text]
+    for _, text in candidates:
+        if text == site_less or (len(text) > 4 and page_title.startswith(text)):
+            return text
+    order = {el: i for i, el in enumerate(region.iter())}
+    headings = [(el, text) for el, text in candidates if el.tag in ("h1", "h2", "h3")]
+    before_body = [(el, text) for el, text in headings if order.get(el, -1) < order.get(body, -1)]
+    if candidates and (candidates[0][0].tag not in ("h1", "h2", "h3") or not before_body):
+        return candidates[0][1]
+    if before_body:
+        return before_body[-1][1]
+    return site_less
 
 
 def _date(classes: ClassIndex, region: HtmlElement, body: HtmlElement) -> tuple | None:

@@ -192,6 +192,8 @@ class CumtSpider(Spider):
             if self.run.index.is_known(key) and not self.refresh:
                 self.run.index.record_sighting(key, entry, column)
                 continue
+            if key in self.requested:
+                continue  # listed again (VSB repeats hidden items on the next page): not news for paging
             new += 1
             request = self._article_request(item.url, entry, column)
             if request is not None:
