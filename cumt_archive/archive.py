@@ -59,9 +59,9 @@ class Archive:
         self.options = RenderOptions(layout, media_links, self._local_link)  # type: ignore[arg-type]
         self._lock = ArchiveLock(self.layout.lock)
         self.index: ArchiveIndex | None = None
-        # Each Markdown file synced as it is written; regenerate, which can always be run again, turns
-        # this off and syncs once at the end.
-        self.durable_writes = True
+        # Renames keep every write atomic; syncing each file to disk as well would block the crawl for
+        # every file, so runs sync once when they finish (see ArchiveRun and cli.regenerate).
+        self.durable_writes = False
 
     # -- lifecycle -----------------------------------------------------------------
 

@@ -54,7 +54,6 @@ def _regenerate(args: argparse.Namespace) -> int:
     archive = Archive(args.archive, profile, args.layout or settings["render.layout"] or "seed",
                       args.media_links or settings["render.media_links"] or "original")
     archive.open()
-    archive.durable_writes = False
     assert archive.index is not None
     run_id = archive.index.start_run("regenerate", {k: str(v) for k, v in vars(args).items() if v})
     progress = None if args.quiet else print_progress

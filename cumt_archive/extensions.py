@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,7 @@ class ArchiveRun:
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         self.warc.close()
+        os.sync()  # what the run wrote is on disk before the index says the run finished
         if reason == "finished":
             for list_url in self.columns_done - self.columns_incomplete:
                 self.index.mark_column_walked(list_url)

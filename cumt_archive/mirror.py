@@ -213,6 +213,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _MirrorHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # the default backlog of 5 drops connections under a crawl's concurrency
 
     def __init__(self, address: tuple[str, int], root: Path) -> None:
         super().__init__(address, _Handler)
