@@ -59,9 +59,6 @@ class Archive:
         self.options = RenderOptions(layout, media_links, self._local_link)  # type: ignore[arg-type]
         self._lock = ArchiveLock(self.layout.lock)
         self.index: ArchiveIndex | None = None
-        # Renames keep every write atomic; syncing each file to disk as well would block the crawl for
-        # every file, so runs sync once when they finish (see ArchiveRun and cli.regenerate).
-        self.durable_writes = False
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -141,7 +138,7 @@ class Archive:
         path = self.post_path(article)
         data = self.render(article)
         created = not path.exists()
-        changed = atomic_write(path, data, durable=self.durable_writes)
+        changed = atomic_write(path, data)
         return Published(
             path, str(path.relative_to(self.layout.root)), changed, created, hashlib.sha1(data).hexdigest()
         )

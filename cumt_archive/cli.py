@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -62,7 +61,6 @@ def _regenerate(args: argparse.Namespace) -> int:
             report = from_html(archive, args.from_html, progress)
         else:
             report = from_warc(archive, progress)
-        os.sync()  # everything regenerate wrote, on disk before the run is recorded as finished
         status = EXIT_FAILED if report.counts.get("errors") else EXIT_OK
         archive.index.finish_run(run_id, status, dict(report.counts))
     finally:

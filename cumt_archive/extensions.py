@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -115,7 +114,6 @@ class ArchiveRun:
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         self.warc.close()
-        os.sync()  # what the run wrote is on disk before the index says the run finished
         if reason == "finished":
             for list_url in self.columns_done - self.columns_incomplete:
                 self.index.mark_column_walked(list_url)
