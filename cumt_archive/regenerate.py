@@ -23,7 +23,6 @@ from .archive import Archive, Duplicate
 from .extract import extract_article
 from .model import Article, Media, RawPage
 from .store.warc import WarcCapture, iter_pages, warc_files
-from .urls import urlname
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -62,27 +61,21 @@ def from_warc(archive: Archive, progress: Progress | None = None) -> RegenerateR
     """Every article page captured in the archive's WARC files -> Markdown, in one streaming pass.
 
     Files and records are read oldest first, so an article captured again (a revision) ends as its
-    newest capture that is still an article; memory stays flat however large the archive is.
+    newest capture that is still an article. Nothing is kept per page, so memory stays flat however
+    large the archive is; counts are per capture (a revised article counts once per capture).
     """
     report = RegenerateReport()
-    seen: set[str] = set()
-    written: set[str] = set()
     files = warc_files(archive.layout.warc)
     for number, path in enumerate(files, 1):
         for offset, page in iter_pages(path):
             report.counts["pages"] += 1
-            key = urlname(page.url)
-            seen.add(key)
-            if page.status != 200:
-                continue
-            result = extract_article(page)
-            if isinstance(result, Article) and _publish(archive, result, report, path.name, offset,
-                                                        page.fetched_at):
-                written.add(key)
+            result = extract_article(page) if page.status == 200 else None
+            if isinstance(result, Article):
+                _publish(archive, result, report, path.name, offset, page.fetched_at)
+            else:
+                report.counts["not_articles"] += 1
         if progress:
             progress(number, len(files))
-    report.counts["not_articles"] = len(seen - written) - report.counts["duplicates"]
-    report.counts["articles"] = len(written)  # an article revised in the WARC is written once per capture
     return report
 
 

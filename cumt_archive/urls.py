@@ -22,7 +22,7 @@ _VSB_ARTICLE = re.compile(r"/info/(\d+)/(\d+)\.htm$")
 MAX_NAME = 120
 
 
-@functools.lru_cache(maxsize=65536)  # pure, and asked for the same URLs over and over by a crawl
+@functools.lru_cache(maxsize=4096)  # pure, and asked for the same few URLs over and over by a crawl
 def canonical_url(url: str) -> str:
     """http scheme, lower-case host, no default port, no fragment; path and query as written.
 
