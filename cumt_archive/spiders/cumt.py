@@ -26,7 +26,7 @@ from ..extract import UnknownFamily, extract_article, extract_list
 from ..model import Article, NotArticle
 from ..pagination import page_url
 from ..pipelines import ArticleItem
-from ..profile import ProfileError, load_profile
+from ..profile import Column, Profile, ProfileError, load_profile
 from ..scrapy_page import raw_page
 from ..store.warc import WarcRef, read_page
 from ..urls import host_matches, host_of, urlname
@@ -85,6 +85,15 @@ def parse_arguments(args: dict[str, Any]) -> CrawlArguments:
                           _flag("refresh", args.get("refresh", "0")))
 
 
+def select_columns(profile: Profile, keys: tuple[str, ...]) -> list[Column]:
+    """The profile's columns named by keys (all of them when none are named); ValueError for unknown keys."""
+    by_key = {c.key: c for c in profile.columns}
+    missing = [k for k in keys if k not in by_key]
+    if missing:
+        raise ValueError(f"-a columns: unknown column(s) {', '.join(missing)}; the profile has {', '.join(by_key)}")
+    return [by_key[k] for k in keys] if keys else list(profile.columns)
+
+
 @dataclass(frozen=True)
 class ColumnStart:
     key: str
@@ -100,11 +109,7 @@ class CumtSpider(Spider):
         """Raise ValueError for arguments the crawl cannot use, before anything starts."""
         parsed = parse_arguments(args)
         if parsed.columns and settings is not None:
-            known = {c.key for c in load_profile(settings.get("SITE_PROFILE")).columns}
-            missing = [k for k in parsed.columns if k not in known]
-            if missing:
-                raise ValueError(f"-a columns: unknown column(s) {', '.join(missing)}; the profile has "
-                                 f"{', '.join(sorted(known))}")
+            select_columns(load_profile(settings.get("SITE_PROFILE")), parsed.columns)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.arguments = parse_arguments(kwargs)
@@ -126,13 +131,7 @@ class CumtSpider(Spider):
         if spider.arguments.lists:
             spider.starts = [ColumnStart(url, url) for url in spider.arguments.lists]
         else:
-            by_key = {c.key: c for c in profile.columns}
-            missing = [k for k in spider.arguments.columns if k not in by_key]
-            if missing:
-                raise ValueError(f"-a columns: unknown column(s) {', '.join(missing)}; the profile has "
-                                 f"{', '.join(by_key)}")
-            chosen = spider.arguments.columns or tuple(by_key)
-            spider.starts = [ColumnStart(k, by_key[k].list_url) for k in chosen]
+            spider.starts = [ColumnStart(c.key, c.list_url) for c in select_columns(profile, spider.arguments.columns)]
         # Lists given on the command line may belong to another university: their own host counts as on-site.
         spider.allowed = tuple(profile.allowed_domains) + tuple(host_of(s.list_url) for s in spider.starts)
         # Scrapy's OffsiteMiddleware applies this to redirects too: a list item that redirects to WeChat
