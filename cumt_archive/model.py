@@ -11,6 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Literal, Mapping, Union
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,6 @@ class Article:
         VSB gives a story cross-posted to another column a new article id, so
         two URLs can hold one story; this key finds them.
         """
-        from urllib.parse import urlsplit
-
         parts = [urlsplit(self.canonical_url).hostname or "", self.title, f"{self.published:%Y-%m-%d %H:%M:%S}",
                  *self.text_blocks, *(m.url for m in self.images), *(m.name for m in self.attachments)]
         return hashlib.md5("\x1f".join(parts).encode("utf-8")).hexdigest()

@@ -8,9 +8,9 @@ saved pages (`host/path`). Neither touches the network; both publish through
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import re
-import logging
 import shutil
 import sys
 from collections import Counter

@@ -28,10 +28,6 @@ def decode(page: RawPage) -> str:
     return text
 
 
-def parse(page: RawPage) -> lxml.html.HtmlElement:
-    return parse_text(decode(page))
-
-
 def parse_text(text: str) -> lxml.html.HtmlElement:
     text = _XML_DECL.sub("", text)
     if not text.strip():

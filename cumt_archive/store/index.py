@@ -180,11 +180,6 @@ class ArchiveIndex:
             (url, status, fetched_at, warc_file, warc_offset),
         )
 
-    def captures(self, url: str) -> list[tuple[str, int, str, str, int]]:
-        return list(self.db.execute(
-            "SELECT url, status, fetched_at, warc_file, warc_offset FROM captures WHERE url=? ORDER BY fetched_at",
-            (url,)))
-
     def record_outcome(self, *, urlname: str, url: str, status: str, reason: str, fetched_at: str | None = None) -> None:
         """A page that is not (or not yet) an archived article: not_article, gone or failed."""
         existing = self.article(urlname)
@@ -208,9 +203,6 @@ class ArchiveIndex:
             "INSERT OR IGNORE INTO sightings (urlname, list_url, column_key, first_seen) VALUES (?, ?, ?, ?)",
             (urlname, list_url, column_key, now()),
         )
-
-    def sightings(self, urlname: str) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT list_url FROM sightings WHERE urlname=?", (urlname,))]
 
     # -- columns and runs ----------------------------------------------------------
 
