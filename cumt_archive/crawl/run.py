@@ -1,4 +1,4 @@
-"""The archive run: owns the archive for the crawl, captures raw pages, reports the outcome."""
+"""The archive run: owns the archive for the crawl, and reports the outcome."""
 
 from __future__ import annotations
 
@@ -12,13 +12,12 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
 
-from .archive import Archive
-from .profile import ProfileError, load_profile
-from .render import LAYOUTS, MEDIA_LINKS
-from .scrapy_page import raw_page
-from .store.files import ArchiveLayout
-from .store.lock import ArchiveBusy, ArchiveLock
-from .store.warc import WarcCapture
+from ..archive import Archive
+from ..profile import ProfileError, load_profile
+from ..render import LAYOUTS, MEDIA_LINKS
+from ..store.files import ArchiveLayout
+from ..store.lock import ArchiveBusy, ArchiveLock
+from .capture import PageCapture
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +59,7 @@ def archive_busy_message(settings: BaseSettings) -> str | None:
 def get_run(crawler: Crawler) -> "ArchiveRun":
     run = getattr(crawler, "archive_run", None)
     if run is None:
-        raise RuntimeError("cumt_archive.extensions.ArchiveRun is not enabled in EXTENSIONS")
+        raise RuntimeError("cumt_archive.crawl.run.ArchiveRun is not enabled in EXTENSIONS")
     return run
 
 
@@ -80,7 +79,7 @@ class ArchiveRun:
         self.index.set_meta("render.layout", settings.get("MARKDOWN_LAYOUT"))
         self.index.set_meta("render.media_links", settings.get("MARKDOWN_MEDIA_LINKS"))
         self.index.set_meta("profile", settings.get("SITE_PROFILE"))
-        self.warc = WarcCapture(self.archive.layout.warc)
+        self.capture = PageCapture(self.archive)
         self.counts: Counter[str] = Counter({k: 0 for k in COUNTS})
         self.columns_done: set[str] = set()  # columns whose walk ended by a rule (last page, since, ...)
         self.columns_incomplete: set[str] = set()  # ... unless one of their list pages failed
@@ -105,15 +104,10 @@ class ArchiveRun:
         logger.info("archive %s: run %d started (%s)", self.archive.layout.root, self.run_id, args or "defaults")
 
     def response_received(self, response: Response, request: Request, spider: Spider) -> None:
-        if not request.meta.get("capture"):
-            return
-        page = raw_page(response)
-        ref = self.warc.write(page)
-        request.meta["warc_ref"] = ref
-        self.index.record_capture(page.url, page.status, page.fetched_at, ref.file, ref.offset)
+        self.capture.response_received(response, request)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
-        self.warc.close()
+        self.capture.close()
         if reason == "finished":
             for list_url in self.columns_done - self.columns_incomplete:
                 self.index.mark_column_walked(list_url)

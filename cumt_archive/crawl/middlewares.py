@@ -10,7 +10,7 @@ from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware
 from scrapy.downloadermiddlewares.useragent import UserAgentMiddleware
 from scrapy.exceptions import IgnoreRequest
 
-from .urls import urlname
+from ..urls import urlname
 
 logger = logging.getLogger(__name__)
 

@@ -21,15 +21,15 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from ..extensions import ArchiveRun, get_run
-from ..extract import UnknownFamily, extract_article, extract_list
-from ..model import Article, NotArticle
-from ..pagination import page_url
+from ..run import ArchiveRun, get_run
+from ...extract import UnknownFamily, extract_article, extract_list
+from ...model import Article, NotArticle
+from ...pagination import page_url
 from ..pipelines import ArticleItem
-from ..profile import Column, Profile, ProfileError, load_profile
+from ...profile import Column, Profile, ProfileError, load_profile
 from ..scrapy_page import raw_page
-from ..store.warc import WarcRef, read_page
-from ..urls import host_matches, host_of, urlname
+from ...store.warc import WarcRef, read_page
+from ...urls import host_matches, host_of, urlname
 
 logger = logging.getLogger(__name__)
 

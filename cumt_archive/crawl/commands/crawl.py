@@ -23,7 +23,7 @@ class Command(ScrapyCrawl):
         assert self.crawler_process and self.settings is not None
         crawler = self._create_crawler(args[0])
         spidercls = crawler.spidercls
-        from cumt_archive.extensions import archive_busy_message, validate_settings
+        from cumt_archive.crawl.run import archive_busy_message, validate_settings
 
         validate = getattr(spidercls, "validate_arguments", None)
         try:

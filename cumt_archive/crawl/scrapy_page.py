@@ -6,7 +6,7 @@ import datetime as dt
 
 from scrapy.http import Response
 
-from .model import RawPage
+from ..model import RawPage
 
 
 def raw_page(response: Response) -> RawPage:

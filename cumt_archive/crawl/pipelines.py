@@ -17,12 +17,12 @@ from scrapy.pipelines.files import FilesPipeline, FSFilesStore
 from scrapy.pipelines.media import FileException, MediaPipeline, _MediaRequestFiltered
 from twisted.python.failure import Failure
 
-from .archive import Duplicate
-from .extensions import get_run
-from .model import Article
-from .store.files import atomic_write
-from .store.warc import WarcRef
-from .urls import media_relpath, urlname
+from ..archive import Duplicate
+from .run import get_run
+from ..model import Article
+from ..store.files import atomic_write
+from ..store.warc import WarcRef
+from ..urls import media_relpath, urlname
 
 logger = logging.getLogger(__name__)
 

@@ -1,10 +1,10 @@
 """Scrapy settings for cumt-archive. Every value here can be overridden with `-s NAME=value`."""
 
 BOT_NAME = "cumt_archive"
-SPIDER_MODULES = ["cumt_archive.spiders"]
-NEWSPIDER_MODULE = "cumt_archive.spiders"
+SPIDER_MODULES = ["cumt_archive.crawl.spiders"]
+NEWSPIDER_MODULE = "cumt_archive.crawl.spiders"
 # Our `crawl` command wraps Scrapy's to turn the run's outcome into the exit status.
-COMMANDS_MODULE = "cumt_archive.commands"
+COMMANDS_MODULE = "cumt_archive.crawl.commands"
 
 # --- the archive ---------------------------------------------------------------
 ARCHIVE_DIR = "output"
@@ -36,8 +36,8 @@ MEDIA_ALLOW_REDIRECTS = True
 FILES_EXPIRES = 36500  # media are immutable uploads: never fetch a stored file again unless refresh=1
 
 DOWNLOAD_HANDLERS = {
-    "http": "cumt_archive.handlers.ChallengeAwareHTTPHandler",
-    "https": "cumt_archive.handlers.ChallengeAwareHTTPHandler",
+    "http": "cumt_archive.crawl.handlers.ChallengeAwareHTTPHandler",
+    "https": "cumt_archive.crawl.handlers.ChallengeAwareHTTPHandler",
     # A page must never make the crawler read local files or other services: web URLs only.
     "file": None,
     "data": None,
@@ -46,17 +46,17 @@ DOWNLOAD_HANDLERS = {
 }
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.useragent.UserAgentMiddleware": None,
-    "cumt_archive.middlewares.ContactUserAgentMiddleware": 500,
+    "cumt_archive.crawl.middlewares.ContactUserAgentMiddleware": 500,
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
-    "cumt_archive.middlewares.RecordingOffsiteMiddleware": 50,
+    "cumt_archive.crawl.middlewares.RecordingOffsiteMiddleware": 50,
 }
 EXTENSIONS = {
-    "cumt_archive.extensions.ArchiveRun": 100,
+    "cumt_archive.crawl.run.ArchiveRun": 100,
 }
 ITEM_PIPELINES = {
-    "cumt_archive.pipelines.OncePerRunPipeline": 100,
-    "cumt_archive.pipelines.OriginalMediaPipeline": 200,
-    "cumt_archive.pipelines.MarkdownPipeline": 300,
+    "cumt_archive.crawl.pipelines.OncePerRunPipeline": 100,
+    "cumt_archive.crawl.pipelines.OriginalMediaPipeline": 200,
+    "cumt_archive.crawl.pipelines.MarkdownPipeline": 300,
 }
 
 LOG_LEVEL = "INFO"
