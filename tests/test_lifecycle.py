@@ -6,6 +6,7 @@ served by a mirror proxy on 127.0.0.1.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -233,24 +234,45 @@ def test_refresh_rewrites_a_changed_article_and_keeps_the_old_capture(site, tmp_
     assert db.execute("SELECT COUNT(*) FROM captures WHERE url=?", (story.url,)).fetchone()[0] == 2
 
 
-def test_missing_media_are_fetched_again_by_the_next_run(site, tmp_path, mirror_factory):
+def test_media_that_failed_are_fetched_again_by_the_next_run(site, tmp_path, mirror_factory):
     story = site.of("vsb")[0]
-    image = site.root / "news.cumt.edu.cn" / story.image_path.lstrip("/")
-    saved = image.read_bytes()
-    image.unlink()
+    routes = site.root / "news.cumt.edu.cn" / "_routes.json"
+    routes.write_text(json.dumps({story.image_path: {"always_status": 500}}))
     mirror = mirror_factory(site.root)
     archive = tmp_path / "archive"
     first = run_crawl(archive, site.list_urls, mirror.proxy_url)
     assert first.returncode == 0 and "media_failed=1" in first.log
     assert len(list((archive / "posts").glob("*.md"))) == 18  # the story is kept without its image
-    image.write_bytes(saved)
+    routes.unlink()
     mirror.requests.clear()
     second = run_crawl(archive, site.list_urls, mirror.proxy_url)
     assert second.returncode == 0, second.log
     assert [u for u in mirror.requests if u.endswith(".png")] == [f"http://news.cumt.edu.cn{story.image_path}"]
     assert story.url not in mirror.requests  # the page came from the archive's own capture
+    saved = (site.root / "news.cumt.edu.cn" / story.image_path.lstrip("/")).read_bytes()
     media = [p for p in (archive / "media").rglob("*.png")]
     assert len(media) == 18 and saved in {p.read_bytes() for p in media}
+
+
+def test_dead_media_are_remembered_and_a_no_change_run_asks_only_for_list_pages(site, tmp_path, mirror_factory):
+    story = site.of("vsb")[0]
+    (site.root / "news.cumt.edu.cn" / story.image_path.lstrip("/")).unlink()  # the image answers 404
+    mirror = mirror_factory(site.root)
+    archive = tmp_path / "archive"
+    first = run_crawl(archive, site.list_urls, mirror.proxy_url)
+    assert first.returncode == 0 and "media_failed=1" in first.log, first.log
+    db = sqlite3.connect(archive / "index.sqlite")
+    assert db.execute("SELECT status, reason FROM media").fetchall() == [("gone", "HTTP 404")]
+    db.close()
+    for _ in range(2):
+        mirror.requests.clear()
+        again = run_crawl(archive, site.list_urls, mirror.proxy_url)
+        assert again.returncode == 0, again.log
+        fetched = [u for u in mirror.requests if not u.endswith("robots.txt")]
+        assert sorted(fetched) == sorted(site.list_urls), fetched  # one list page per column, nothing else
+    mirror.requests.clear()
+    refresh = run_crawl(archive, site.list_urls, mirror.proxy_url, "-a", "refresh=1")
+    assert f"http://news.cumt.edu.cn{story.image_path}" in mirror.requests  # refresh=1 asks again
 
 
 def test_polite_defaults_user_agent_with_contact_and_robots(site, tmp_path, mirror_factory):

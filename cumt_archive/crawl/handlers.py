@@ -15,10 +15,11 @@ from urllib.parse import urlsplit
 from scrapy import Request
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred
+
+from .refusals import ChallengedHost
 
 logger = logging.getLogger(__name__)
 CHALLENGE_STATUS = 412
@@ -54,7 +55,7 @@ class ChallengeAwareHTTPHandler(HTTP11DownloadHandler):
         if host in self.challenged:
             if self._crawler.stats is not None:
                 self._crawler.stats.inc_value("cumt/challenge_skipped")
-            raise IgnoreRequest(f"{host} answered a script challenge earlier in this run: {request.url} not requested")
+            raise ChallengedHost(f"{host} answered a script challenge earlier in this run: {request.url} not requested")
         response = await super().download_request(request)
         if response.status == CHALLENGE_STATUS and host not in self.challenged:
             self.challenged.add(host)

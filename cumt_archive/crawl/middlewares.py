@@ -10,7 +10,7 @@ from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware
 from scrapy.downloadermiddlewares.useragent import UserAgentMiddleware
 from scrapy.exceptions import IgnoreRequest
 
-from ..urls import urlname
+from .refusals import OffsiteRedirect
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +27,8 @@ class ContactUserAgentMiddleware(UserAgentMiddleware):
 
 
 class RecordingOffsiteMiddleware(OffsiteMiddleware):
-    """Scrapy drops an off-site redirect silently at scheduling time; an archivist wants it logged with
-    the story's URL, and recorded so that it is not asked for again every day."""
+    """An off-site redirect of a story is logged with the story's URL and refused with a typed reason,
+    which the spider records so that it is not asked for again every day."""
 
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
         try:
@@ -38,8 +38,6 @@ class RecordingOffsiteMiddleware(OffsiteMiddleware):
             run = getattr(self.crawler, "archive_run", None)
             if origins and run is not None:
                 story = origins[0]
-                run.index.record_outcome(urlname=urlname(story), url=story, status="not_article",
-                                         reason=f"redirects off-site to {request.url}")
-                run.count("offsite")
                 logger.warning("redirects off-site, not followed: %s -> %s", story, request.url)
+                raise OffsiteRedirect(f"redirects off-site to {request.url}")
             raise

@@ -11,18 +11,20 @@ from typing import Any, NoReturn
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem, IgnoreRequest
+from scrapy.exceptions import DropItem
 from scrapy.http import Response
 from scrapy.pipelines.files import FilesPipeline, FSFilesStore
 from scrapy.pipelines.media import FileException, MediaPipeline, _MediaRequestFiltered
 from twisted.python.failure import Failure
 
 from ..archive import Duplicate
-from .run import get_run
+from .refusals import media_failure_verdict
+from .run import STORAGE_ERRORS, get_run
 from ..model import Article
 from ..store.files import atomic_write
 from ..store.warc import WarcRef
-from ..urls import media_relpath, urlname
+from ..outcomes import Outcome
+from ..urls import canonical_url, media_relpath, urlname
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +56,14 @@ class OncePerRunPipeline:
         return item
 
 
+class MediaHTTPStatus(FileException):
+    """A media URL answered with something other than 200 and a body."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}" if status != 200 else "empty body")
+        self.status = status
+
+
 class AtomicFSFilesStore(FSFilesStore):
     """FilesPipeline's file store, writing through a temporary file so a kill never leaves half a file."""
 
@@ -77,26 +87,49 @@ class OriginalMediaPipeline(FilesPipeline):
         return pipeline
 
     def get_media_requests(self, item: ArticleItem, info: MediaPipeline.SpiderInfo) -> list[Request]:
-        if getattr(info.spider, "refresh", False):
+        refresh = getattr(info.spider, "refresh", False)
+        if refresh:
             self.expires = 0  # -a refresh=1: stored media count as expired and are fetched again
-        return [Request(m.url, meta={"media_name": m.name, "allow_offsite": True, "article_url": item.article.url})
-                for m in item.article.media]
+        index = self.run.index  # type: ignore[attr-defined]
+        requests = []
+        for media in item.article.media:
+            if not refresh and index.media_settled(canonical_url(media.url)):
+                continue  # gone (404/410) or refused earlier: plain runs do not ask again
+            requests.append(Request(media.url, meta={"media_name": media.name, "allow_offsite": True,
+                                                     "article_url": item.article.url}))
+        return requests
 
     async def media_downloaded(self, response: Response, request: Request, info: MediaPipeline.SpiderInfo, *,
                                item: Any = None) -> Any:
         if response.status != 200 or not response.body:
-            raise FileException(f"HTTP {response.status}" if response.status != 200 else "empty body")
+            raise MediaHTTPStatus(response.status)
         return await super().media_downloaded(response, request, info, item=item)
 
+    def file_downloaded(self, response: Response, request: Request, info: MediaPipeline.SpiderInfo, *,
+                        item: Any = None) -> str:
+        try:
+            return super().file_downloaded(response, request, info, item=item)
+        except STORAGE_ERRORS as exc:
+            self.run.storage_failed(exc, f"writing media {request.url}")  # type: ignore[attr-defined]
+            raise FileException(f"cannot write media: {exc}") from exc
+
     def media_failed(self, failure: Failure, request: Request, info: MediaPipeline.SpiderInfo) -> NoReturn:
-        reason = str(failure.value) or type(failure.value).__name__
-        if isinstance(failure.value, IgnoreRequest):
-            logger.info("media not requested (%s): %s in %s", reason, request.url, request.meta.get("article_url"))
+        exc = failure.value
+        status = exc.status if isinstance(exc, MediaHTTPStatus) else None
+        verdict = media_failure_verdict(exc, status)
+        try:
+            self.run.index.record_media(canonical_url(request.url), verdict.outcome, verdict.reason)  # type: ignore[attr-defined]
+        except STORAGE_ERRORS as err:
+            self.run.storage_failed(err, f"recording media {request.url}")  # type: ignore[attr-defined]
+        article = request.meta.get("article_url")
+        if verdict.outcome is Outcome.FAILED:
+            logger.warning("media not downloaded (%s), kept as a link and retried by a later run: %s in %s",
+                           verdict.reason, request.url, article)
         else:
-            logger.warning("media not downloaded (%s), kept as a link and retried next run: %s in %s", reason,
-                           request.url, request.meta.get("article_url"))
+            logger.warning("media %s (%s), kept as a link and not asked for again: %s in %s",
+                           verdict.outcome.value, verdict.reason, request.url, article)
         # Scrapy logs a traceback for any other exception; this failure has had its one line above.
-        raise _MediaRequestFiltered(reason)
+        raise _MediaRequestFiltered(verdict.reason)
 
     def file_path(self, request: Request, response: Any = None, info: Any = None, *, item: Any = None) -> str:
         return media_relpath(request.url, request.meta.get("media_name", ""))
@@ -105,10 +138,12 @@ class OriginalMediaPipeline(FilesPipeline):
         run = self.run  # type: ignore[attr-defined]
         for ok, result in results:
             run.count("media" if ok else "media_failed")
-        # The article is written all the same: a missing image must not lose its story.
-        failed = len(item.article.media) - sum(1 for ok, _ in results if ok)
         item.files = [r for ok, r in results if ok]
-        item.media_missing = failed
+        # The article is written all the same: a missing image must not lose its story. Only media that
+        # may still come (failed, not gone or refused) bring the article back in later runs.
+        have = {canonical_url(r["url"]) for r in item.files}
+        item.media_missing = sum(1 for m in item.article.media
+                                 if canonical_url(m.url) not in have and not run.index.media_settled(canonical_url(m.url)))
         return item
 
 
@@ -123,6 +158,13 @@ class MarkdownPipeline:
         return cls(crawler)
 
     def process_item(self, item: ArticleItem, spider: Spider | None = None) -> ArticleItem:
+        try:
+            return self._archive(item)
+        except STORAGE_ERRORS as exc:  # the file is written; the index could not record all of it
+            self.run.storage_failed(exc, f"recording {item.article.url} in the index")
+            raise DropItem(f"{item.article.url}: cannot record in the index: {exc}") from exc
+
+    def _archive(self, item: ArticleItem) -> ArticleItem:
         article = item.article
         archive, index = self.run.archive, self.run.index
         try:
@@ -131,17 +173,21 @@ class MarkdownPipeline:
                 warc_offset=item.warc_ref.offset if item.warc_ref else None, fetched_at=item.fetched_at,
                 media_missing=item.media_missing,
             )
-        except OSError as exc:
+        except STORAGE_ERRORS as exc:
             self.run.count("failed")
-            index.record_outcome(urlname=article.urlname, url=article.url, status="failed",
-                                 reason=f"write failed: {exc}")
+            self.run.storage_failed(exc, f"writing {article.url}")
+            try:
+                index.record_outcome(urlname=article.urlname, url=article.url, status=Outcome.FAILED,
+                                     reason=f"write failed: {exc}")
+            except STORAGE_ERRORS:
+                pass  # not even the index can be written: the story is unknown, and the next run fetches it
             raise DropItem(f"{article.url}: cannot write Markdown: {exc}") from exc
         if isinstance(published, Duplicate):
             self.run.count("duplicates")
             logger.info("same story as %s, not written again: %s", published.owner_url, article.url)
             return item
         for alias in item.aliases:
-            index.record_outcome(urlname=urlname(alias), url=alias, status="alias",
+            index.record_outcome(urlname=urlname(alias), url=alias, status=Outcome.ALIAS,
                                  reason=f"redirects to {article.canonical_url}")
         if item.list_url:
             index.record_sighting(article.urlname, item.list_url, item.column)

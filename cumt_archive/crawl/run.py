@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,13 @@ from ..profile import ProfileError, load_profile
 from ..render import LAYOUTS, MEDIA_LINKS
 from ..store.files import ArchiveLayout
 from ..store.lock import ArchiveBusy, ArchiveLock
+from ..walk import Stop
 from .capture import PageCapture
 
 logger = logging.getLogger(__name__)
 
-COUNTS = ("new", "updated", "unchanged", "duplicates", "failed", "not_articles", "gone", "media", "media_failed",
-          "lists", "offsite")
+COUNTS = ("new", "updated", "unchanged", "duplicates", "failed", "not_articles", "gone", "refused", "media",
+          "media_failed", "lists", "offsite")
 
 
 def validate_settings(settings: BaseSettings) -> None:
@@ -63,6 +65,9 @@ def get_run(crawler: Crawler) -> "ArchiveRun":
     return run
 
 
+STORAGE_ERRORS = (OSError, sqlite3.Error)  # disk full, read-only, I/O error: the archive cannot be written
+
+
 class ArchiveRun:
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
@@ -81,8 +86,9 @@ class ArchiveRun:
         self.index.set_meta("profile", settings.get("SITE_PROFILE"))
         self.capture = PageCapture(self.archive)
         self.counts: Counter[str] = Counter({k: 0 for k in COUNTS})
-        self.columns_done: set[str] = set()  # columns whose walk ended by a rule (last page, since, ...)
-        self.columns_incomplete: set[str] = set()  # ... unless one of their list pages failed
+        self.walk_ends: dict[str, Stop] = {}  # column -> how its walk ended (see walk.py)
+        self.columns_failed: set[str] = set()  # columns with a list page that could not be read
+        self.storage_error: str | None = None  # the first write to the archive that failed
         self.run_id = 0
         crawler.archive_run = self  # type: ignore[attr-defined]
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
@@ -98,24 +104,78 @@ class ArchiveRun:
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value(f"cumt/{key}", n)
 
+    # -- columns ---------------------------------------------------------------------------
+
+    def column_walk_ends(self, list_url: str, stop: Stop) -> None:
+        self.walk_ends[list_url] = stop
+
+    def column_failed(self, list_url: str) -> None:
+        self.columns_failed.add(list_url)
+        self.count("failed")
+
+    def incomplete_columns(self) -> list[str]:
+        """Columns this run had to walk and did not walk completely (a list page failed, or a limit cut it)."""
+        out = set(self.columns_failed)
+        out.update(url for url, stop in self.walk_ends.items() if not stop.complete)
+        return sorted(out)
+
+    # -- storage ---------------------------------------------------------------------------
+
+    def storage_failed(self, exc: BaseException, what: str) -> None:
+        """A write to the archive failed: say so once, and stop the run (the next run completes the work)."""
+        if self.storage_error is None:
+            detail = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            self.storage_error = f"{what}: {detail}"
+            logger.error("cannot write the archive %s (%s); stopping the run, nothing half-written is kept",
+                         self.archive.layout.root, self.storage_error)
+            engine = self.crawler.engine
+            if engine is not None and engine.spider is not None:
+                from scrapy.utils.defer import deferred_from_coro
+
+                deferred_from_coro(engine.close_spider_async(reason="storage_error"))
+
+    # -- signals ---------------------------------------------------------------------------
+
     def spider_opened(self, spider: Spider) -> None:
         args: dict[str, Any] = getattr(spider, "run_arguments", {})
         self.run_id = self.index.start_run("crawl", args)
         logger.info("archive %s: run %d started (%s)", self.archive.layout.root, self.run_id, args or "defaults")
 
     def response_received(self, response: Response, request: Request, spider: Spider) -> None:
-        self.capture.response_received(response, request)
+        try:
+            self.capture.response_received(response, request)
+        except STORAGE_ERRORS as exc:
+            request.meta["capture_failed"] = str(exc)
+            self.storage_failed(exc, f"WARC capture of {response.url}")
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
-        self.capture.close()
-        if reason == "finished":
-            for list_url in self.columns_done - self.columns_incomplete:
-                self.index.mark_column_walked(list_url)
+        try:
+            self.capture.close()
+        except STORAGE_ERRORS as exc:
+            self.storage_failed(exc, "closing the WARC file")
+        incomplete = self.incomplete_columns()
+        if reason == "finished" and self.storage_error is None:
+            try:
+                for list_url, stop in self.walk_ends.items():
+                    if stop.complete and list_url not in self.columns_failed:
+                        self.index.mark_column_complete(list_url, self.run_id)
+            except STORAGE_ERRORS as exc:
+                self.storage_failed(exc, "recording column walks in the index")
+        for list_url in incomplete:
+            logger.warning("column %s is not walked completely in this run; the next run continues it", list_url)
         failed = self.counts["failed"]
-        exit_status = 0 if reason == "finished" and failed == 0 else 1
+        exit_status = 0 if reason == "finished" and failed == 0 and self.storage_error is None else 1
         self.crawler.cumt_exit_status = exit_status  # type: ignore[attr-defined]
-        self.index.finish_run(self.run_id, exit_status, dict(self.counts))
+        try:
+            self.index.finish_run(self.run_id, exit_status, dict(self.counts))
+        except STORAGE_ERRORS as exc:
+            self.storage_failed(exc, "recording the run in the index")
         summary = " ".join(f"{k}={self.counts[k]}" for k in COUNTS)
+        if self.storage_error:
+            summary += f"; archive not writable: {self.storage_error}"
         log = logger.info if exit_status == 0 else logger.error
         log("run %d %s: %s; exit status %d", self.run_id, reason, summary, exit_status)
-        self.archive.close()
+        try:
+            self.archive.close()
+        except STORAGE_ERRORS:
+            pass  # the lock dies with the process; the summary above is what matters

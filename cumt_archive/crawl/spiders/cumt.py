@@ -16,20 +16,25 @@ from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from ..run import ArchiveRun, get_run
+from warcio.exceptions import ArchiveLoadFailed
+
 from ...extract import UnknownFamily, extract_article, extract_list
 from ...model import Article, NotArticle
+from ...outcomes import Outcome
 from ...pagination import page_url
-from ..pipelines import ArticleItem
 from ...profile import Column, Profile, ProfileError, load_profile
-from ..scrapy_page import raw_page
 from ...store.warc import WarcRef, read_page
 from ...urls import host_matches, host_of, urlname
+from ...walk import (DEFAULT_MAX_LIST_PAGES, ColumnMemory, PageView, WalkLimits, is_old, next_step,
+                     walks_whole_column, whole_walk_pages)
+from ..pipelines import ArticleItem
+from ..refusals import story_failure_verdict
+from ..run import STORAGE_ERRORS, ArchiveRun, get_run
+from ..scrapy_page import raw_page
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +123,8 @@ class CumtSpider(Spider):
         self.run_arguments = {k: (str(v) if isinstance(v, dt.date) else v)
                               for k, v in asdict(self.arguments).items() if v}
         self.requested: set[str] = set()
+        self.pending: dict[str, str] = {}  # story urlname -> URL, requested and not yet given an outcome
+        self._shown: dict[str, set[str]] = {}  # column -> stories its pages showed in this run
         self.starts: list[ColumnStart] = []
         self.allowed: tuple[str, ...] = ()
 
@@ -147,7 +154,16 @@ class CumtSpider(Spider):
         for row in self.run.index.articles_missing_media():
             # The page itself is archived: rebuild the item from its capture, so only the media are fetched.
             assert row.warc_file is not None and row.warc_offset is not None
-            article = extract_article(read_page(self.run.archive.layout.warc / row.warc_file, row.warc_offset))
+            try:
+                article = extract_article(read_page(self.run.archive.layout.warc / row.warc_file, row.warc_offset))
+            except (OSError, ArchiveLoadFailed, ValueError, EOFError) as exc:
+                # The capture is gone or damaged: fetch the story again instead (its file stays as it is).
+                logger.warning("capture of %s unreadable (%s: %s), fetching the page again", row.url,
+                               row.warc_file, exc)
+                request = self._article_request(row.url, "", "")
+                if request is not None:
+                    yield request
+                continue
             if isinstance(article, Article):
                 logger.info("retrying %d missing media file(s) of %s", row.media_missing, row.url)
                 yield ArticleItem(article=article, fetched_at=row.last_fetched or "",
@@ -159,10 +175,15 @@ class CumtSpider(Spider):
             if request is not None:
                 yield request
         for start in self.starts:
+            self.run.index.note_column(start.list_url)
             request = self._list_request(start.list_url, start.key, start.list_url, 1, None)
             yield request.replace(dont_filter=True)
 
     # -- list pages -------------------------------------------------------------------
+
+    def _limits(self) -> WalkLimits:
+        return WalkLimits(self.arguments.max_pages, self.arguments.since, self.arguments.full,
+                          self.crawler.settings.getint("MAX_LIST_PAGES", DEFAULT_MAX_LIST_PAGES))
 
     def parse_list(self, response: Response) -> list[Request]:
         # Callbacks return lists, not generators: Scrapy re-parses a generator callback's source on
@@ -170,70 +191,74 @@ class CumtSpider(Spider):
         out: list[Request] = []
         meta = response.meta
         entry, column, page_no = meta["entry"], meta["column"], meta["page_no"]
+        if meta.get("capture_failed"):
+            self.run.column_failed(entry)
+            return out
         try:
             listing = extract_list(raw_page(response))
         except UnknownFamily as exc:
-            logger.error("list page is neither WebPlus nor VSB, column %s not crawled: %s", column, exc)
-            self.run.count("failed")
+            logger.error("column %s incomplete: list page is neither WebPlus nor VSB: %s", column, exc)
+            self.run.column_failed(entry)
             return out
         self.run.count("lists")
+        memory = ColumnMemory(self.run.index.complete_walk_run(entry))
+        limits = self._limits()
         total = meta.get("total") if page_no > 1 else listing.total_pages
+        if page_no == 1 and total and total > limits.max_list_pages:
+            logger.warning("column %s: the pager claims %d pages; reading at most MAX_LIST_PAGES=%d", column,
+                           total, limits.max_list_pages)
         since = self.arguments.since
-        new = 0
+        shown = self._shown.setdefault(entry, set())
+        fresh = 0
         for item in listing.items:
+            key = urlname(item.url)
+            repeat = key in shown
+            shown.add(key)
+            if not repeat:
+                if not is_old(self.run.index.sighting_run(key, entry), memory):
+                    fresh += 1
+                self.run.index.record_sighting(key, entry, column)
             if since and item.date and item.date < since:
                 continue
             if not host_matches(host_of(item.url), self.allowed):
-                logger.info("off-site item not fetched: %s (%s) listed on %s", item.url, item.title, response.url)
-                self.run.count("offsite")
+                if not repeat:
+                    logger.info("off-site item not fetched: %s (%s) listed on %s", item.url, item.title,
+                                response.url)
+                    self.run.count("offsite")
                 continue
-            key = urlname(item.url)
             if self.run.index.is_known(key) and not self.refresh:
-                self.run.index.record_sighting(key, entry, column)
                 continue
-            if key in self.requested:
-                continue  # listed again (VSB repeats hidden items on the next page): not news for paging
-            new += 1
             request = self._article_request(item.url, entry, column)
             if request is not None:
                 out.append(request)
         if meta.get("fanned_out"):
-            return out  # page 1 scheduled this page together with its siblings
-        dated = [i.date for i in listing.items if i.date]
-        walked = self.run.index.column_walked(entry)
-        # Only a walk that reached the column's end, or caught up with what is archived, lets later runs
-        # stop early; a walk cut short by max_pages or since leaves the column to be walked again.
-        stop, reached_end = None, True
-        if not listing.items:
-            stop = "empty list page"
-        elif self.arguments.max_pages and page_no >= self.arguments.max_pages:
-            stop, reached_end = f"max_pages={self.arguments.max_pages} reached", False
-        elif since and dated and dated[-1] < since:
-            stop, reached_end = f"stories older than {since}", False
-        elif new == 0 and not self.arguments.full and walked:
-            stop = "no story on this page that is not archived yet"
-        if stop is None and page_no == 1 and total and not since and (self.arguments.full or not walked):
+            return out  # page 1 scheduled this page together with its siblings; run.py judges the walk
+        if page_no == 1 and total and walks_whole_column(limits, memory):
             # A whole walk needs no page-by-page decision: ask for every page now, as the pager numbers them.
-            last = min(total, self.arguments.max_pages or total)
-            urls = [page_url(entry, listing.family, n, total) for n in range(2, last + 1)]
+            last, ending = whole_walk_pages(total, limits)
             logger.info("column %s: walking %d of %d pages", column, last, total)
-            if last == total:
-                self.run.columns_done.add(entry)
-            for n, url in enumerate(urls, 2):
+            self.run.column_walk_ends(entry, ending)
+            for n in range(2, last + 1):
+                url = page_url(entry, listing.family, n, total)
                 if url is not None:
                     out.append(self._list_request(url, column, entry, n, total, fanned_out=True))
             return out
         next_url = None
-        if stop is None:
-            next_url = page_url(entry, listing.family, page_no + 1, total) if total else listing.next_url
-            if next_url is None:
-                stop = "last page"
-        if stop is not None or next_url is None:
-            logger.info("column %s: stop after page %d (%s)", column, page_no, stop)
-            if reached_end:
-                self.run.columns_done.add(entry)
+        if total:
+            next_url = page_url(entry, listing.family, page_no + 1, total) if page_no < total else None
+        else:
+            next_url = listing.next_url
+        dated = [i.date for i in listing.items if i.date]
+        view = PageView(page_no, len(listing.items), fresh, min(dated) if dated else None, next_url is not None)
+        step = next_step(view, limits, memory)
+        if step.follow and next_url is not None:
+            out.append(self._list_request(next_url, column, entry, page_no + 1, total))
             return out
-        out.append(self._list_request(next_url, column, entry, page_no + 1, total))
+        assert step.stop is not None
+        log = logger.info if step.complete else logger.warning
+        log("column %s: stop after page %d (%s)%s", column, page_no, step.stop.value,
+            "" if step.complete else "; the column is not walked to the end, the next run continues it")
+        self.run.column_walk_ends(entry, step.stop)
         return out
 
     def _list_request(self, url: str, column: str, entry: str, page_no: int, total: int | None,
@@ -245,10 +270,9 @@ class CumtSpider(Spider):
 
     def list_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
-        logger.error("list page failed, column %s incomplete: %s: %s", request.meta.get("column"), request.url,
+        logger.error("column %s incomplete: list page failed: %s: %s", request.meta.get("column"), request.url,
                      _failure_text(failure))
-        self.run.columns_incomplete.add(request.meta.get("entry", ""))
-        self.run.count("failed")
+        self.run.column_failed(request.meta.get("entry", ""))
 
     # -- articles ------------------------------------------------------------------------
 
@@ -257,17 +281,24 @@ class CumtSpider(Spider):
         if key in self.requested:
             return None
         self.requested.add(key)
+        self.pending[key] = url
         return Request(url, callback=self.parse_article, errback=self.article_failed,
                        meta={"capture": True, "list_url": list_url, "column": column})
 
     def parse_article(self, response: Response) -> list[ArticleItem]:
         page = raw_page(response)
         requested_url = (response.meta.get("redirect_urls") or [response.url])[0]
+        if response.meta.get("capture_failed"):
+            # Never an article without its capture: regenerate could not rebuild it.
+            self._settle(requested_url, Outcome.FAILED, f"not captured: {response.meta['capture_failed']}", "failed")
+            return []
+        self.pending.pop(urlname(requested_url), None)
         result = extract_article(page)
         if isinstance(result, NotArticle):
             self._not_article(requested_url, result)
             return []
         self.requested.add(result.urlname)
+        self.pending.pop(result.urlname, None)
         return [ArticleItem(
             article=result,
             list_url=response.meta.get("list_url", ""),
@@ -278,40 +309,53 @@ class CumtSpider(Spider):
             file_urls=[m.url for m in result.media],
         )]
 
+    def _settle(self, url: str, outcome: Outcome, reason: str, count: str) -> None:
+        """The one place a story that is not archived gets its outcome: index row, counter, log line."""
+        self.pending.pop(urlname(url), None)
+        self.run.index.record_outcome(urlname=urlname(url), url=url, status=outcome, reason=reason)
+        self.run.count(count)
+        if outcome is Outcome.FAILED:
+            logger.error("story failed, will be retried by a later run: %s: %s", url, reason)
+        else:
+            logger.warning("%s (%s), nothing archived: %s", _OUTCOME_WORDS[outcome], reason, url)
+
     def _not_article(self, url: str, result: NotArticle) -> None:
-        retry_later = result.reason == "challenge"
-        status = "failed" if retry_later else "not_article"
-        self.run.index.record_outcome(urlname=urlname(url), url=url, status=status,
-                                      reason=f"{result.reason}: {result.detail}")
-        self.run.count("failed" if retry_later else "not_articles")
-        logger.warning("not an article (%s: %s), nothing archived: %s", result.reason, result.detail, url)
+        if result.reason == "challenge":  # the firewall, not the page: try again in a later run
+            self._settle(url, Outcome.FAILED, f"{result.reason}: {result.detail}", "failed")
+        else:
+            self._settle(url, Outcome.NOT_ARTICLE, f"{result.reason}: {result.detail}", "not_articles")
 
     def article_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
         url = (request.meta.get("redirect_urls") or [request.url])[0]  # the story's own URL, as listed
-        if failure.check(HttpError):
-            status = failure.value.response.status  # type: ignore[union-attr]
-            if status in (404, 410):
-                self.run.index.record_outcome(urlname=urlname(url), url=url, status="gone", reason=f"HTTP {status}")
-                self.run.count("gone")
-                logger.warning("HTTP %d, recorded as gone: %s", status, url)
-                return
-            if status == 412:
-                self._not_article(url, NotArticle(url, "challenge", "HTTP 412 script challenge"))
-                return
-        if failure.check(IgnoreRequest) and "script challenge" in str(failure.value):
-            self._not_article(url, NotArticle(url, "challenge", "host challenged an earlier request; not requested"))
-            return
-        if failure.check(IgnoreRequest) and "robots.txt" in str(failure.value):
-            self.run.index.record_outcome(urlname=urlname(url), url=url, status="not_article",
-                                          reason="forbidden by robots.txt")
-            self.run.count("not_articles")
-            logger.warning("forbidden by robots.txt, not fetched: %s", url)
-            return
-        reason = _failure_text(failure)
-        self.run.index.record_outcome(urlname=urlname(url), url=url, status="failed", reason=reason)
-        self.run.count("failed")
-        logger.error("story failed, will be retried next run: %s: %s", url, reason)
+        verdict = story_failure_verdict(failure.value)
+        self._settle(url, verdict.outcome, verdict.reason, verdict.count)
+
+    def closed(self, reason: str) -> None:
+        try:
+            self._settle_pending(reason)
+        except STORAGE_ERRORS as exc:
+            self.run.storage_failed(exc, "recording stories not fetched")
+
+    def _settle_pending(self, reason: str) -> None:
+        # A request Scrapy dropped without calling back (a redirect loop A -> B -> A meets the duplicate
+        # filter; a redirect to a story requested already) must not vanish: it is recorded as failed.
+        for key, url in sorted(self.pending.items()):
+            if self.run.index.is_known(key):
+                continue
+            why = ("no answer: a redirect loop or a redirect to a URL requested already" if reason == "finished"
+                   else f"not fetched: the run ended early ({reason})")
+            self._settle(url, Outcome.FAILED, why, "failed")
+        self.pending.clear()
+
+
+_OUTCOME_WORDS = {
+    Outcome.NOT_ARTICLE: "not an article",
+    Outcome.GONE: "gone",
+    Outcome.REFUSED: "not fetched",
+    Outcome.ALIAS: "same story as another URL",
+    Outcome.ARCHIVED: "archived",
+}
 
 
 def _failure_text(failure: Failure) -> str:
