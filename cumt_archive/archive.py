@@ -20,7 +20,7 @@ from .store.files import ArchiveLayout, atomic_write
 from .store.index import ArchiveIndex
 from .store.lock import ArchiveLock
 from .store.warc import recover_open_files
-from .urls import media_relpath, post_filename
+from .urls import canonical_url, media_relpath, post_filename
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +95,20 @@ class Archive:
         return os.path.relpath(path, self.layout.posts)
 
     def post_path(self, article: Article) -> Path:
-        return self.layout.posts / post_filename(article.canonical_url, self.profile.allowed_domains)
+        """The article's Markdown file: its readable name, unless another URL already holds that name.
+
+        Readable names (host label + article id) are not injective (`a-b.` and `a.b.` hosts, one id under two
+        paths), so the index decides: the first URL keeps the name, any other gets the name plus part of its
+        urlname, which is as stable as the URL itself.
+        """
+        name = post_filename(article.canonical_url, self.profile.allowed_domains)
+        path = self.layout.posts / name
+        if self.index is not None:
+            owner = self.index.path_owner(str(path.relative_to(self.layout.root)))
+            if owner is not None and canonical_url(owner) != article.canonical_url:
+                stem = name[:-3] if name.endswith(".md") else name
+                path = self.layout.posts / f"{stem}-{article.urlname[:12]}.md"
+        return path
 
     def render(self, article: Article) -> bytes:
         return render(article, self.profile, self.options).encode("utf-8")
@@ -135,10 +148,19 @@ class Archive:
         return dataclasses.replace(published, replaces=owner.url)
 
     def publish(self, article: Article) -> Published:
-        path = self.post_path(article)
+        path = self.known_path(article) or self.post_path(article)
         data = self.render(article)
         created = not path.exists()
         changed = atomic_write(path, data)
         return Published(
             path, str(path.relative_to(self.layout.root)), changed, created, hashlib.sha1(data).hexdigest()
         )
+
+    def known_path(self, article: Article) -> Path | None:
+        """Where the index says this article's Markdown lives (regenerate keeps the name a crawl gave it)."""
+        if self.index is None:
+            return None
+        row = self.index.article(article.urlname)
+        if row is not None and row.path and row.status == "ok":
+            return self.layout.root / row.path
+        return None

@@ -135,23 +135,55 @@ def test_sigkill_mid_crawl_then_rerun_equals_a_clean_crawl(site, tmp_path, mirro
     assert db.execute("SELECT COUNT(*) FROM runs WHERE finished IS NULL").fetchone()[0] == 1  # the killed run
 
 
+_HOLD_LOCK = """
+import sys
+from pathlib import Path
+from cumt_archive.store.lock import ArchiveLock
+lock = ArchiveLock(Path(sys.argv[1]) / ".lock")
+lock.acquire()
+print("held", flush=True)
+sys.stdin.read()  # until the test closes our stdin
+"""
+
+
 def test_second_run_on_the_same_archive_refuses_at_once(site, tmp_path, mirror_factory):
+    """The lock is held by a helper process for as long as the test needs: no race with a crawl's speed."""
     mirror = mirror_factory(site.root)
     archive = tmp_path / "archive"
-    slow = crawl_command(archive, site.list_urls, "-s", "DOWNLOAD_DELAY=0.1", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1")
-    first = subprocess.Popen(slow, cwd=REPO, env=crawl_env(mirror.proxy_url),
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert _wait_for(lambda: len(list((archive / "posts").glob("*.md"))) >= 1, 60)
-    started = time.monotonic()
-    second = run_crawl(archive, site.list_urls, mirror.proxy_url)
-    assert time.monotonic() - started < 30
-    assert second.returncode == 3
-    assert "another run holds the archive" in second.stderr
-    regen = subprocess.run([sys.executable, "-m", "cumt_archive.cli", "regenerate", "--archive", str(archive)],
-                           capture_output=True, text=True, timeout=60)
-    assert regen.returncode == 3 and "another run holds the archive" in regen.stderr
-    out, _ = first.communicate(timeout=120)
-    assert first.returncode == 0, out
+    assert run_crawl(archive, site.list_urls, mirror.proxy_url).returncode == 0
+    mirror.requests.clear()
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(archive)], cwd=REPO, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        second = run_crawl(archive, site.list_urls, mirror.proxy_url)
+        assert second.returncode == 3, second.log
+        assert "another run holds the archive" in second.stderr and "Traceback" not in second.log
+        regen = subprocess.run([sys.executable, "-m", "cumt_archive.cli", "regenerate", "--archive", str(archive)],
+                               capture_output=True, text=True, timeout=60)
+        assert regen.returncode == 3 and "another run holds the archive" in regen.stderr
+        assert not [u for u in mirror.requests if not u.endswith("robots.txt")]  # refused before any request
+    finally:
+        holder.communicate(input="", timeout=30)
+    assert run_crawl(archive, site.list_urls, mirror.proxy_url).returncode == 0  # the lock died with its holder
+
+
+def test_two_crawls_started_at_once_one_runs_the_other_exits_3(site, tmp_path, mirror_factory):
+    # The first list page answers after 15 s, so whichever crawl wins the lock is still running when the
+    # other one asks for it, however slowly either process starts.
+    (site.root / "xwzx.cumt.edu.cn" / "_routes.json").write_text(
+        json.dumps({"/523/list.htm": {"delay": 15, "file": "523/list.htm"}}))
+    mirror = mirror_factory(site.root)
+    archive = tmp_path / "archive"
+    procs = [subprocess.Popen(crawl_command(archive, site.list_urls), cwd=REPO, env=crawl_env(mirror.proxy_url),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [p.communicate(timeout=180) for p in procs]
+    codes = sorted(p.returncode for p in procs)
+    assert codes == [0, 3], results
+    for (out, err), proc in zip(results, procs):
+        assert "Traceback" not in out + err
+        if proc.returncode == 3:
+            assert "another run holds the archive" in err
     assert len(list((archive / "posts").glob("*.md"))) == 18
 
 
@@ -347,3 +379,36 @@ def test_a_limited_first_run_leaves_the_column_to_be_walked_again(site, tmp_path
     full = run_crawl(archive, site.list_urls, mirror.proxy_url)
     assert full.returncode == 0, full.log
     assert len(list((archive / "posts").glob("*.md"))) == 18
+
+
+@pytest.mark.parametrize("interruption", ["max_pages", "list_page_500"])
+def test_an_interrupted_day_then_a_plain_run_archives_every_story(site, tmp_path, mirror_factory, interruption):
+    """Day two publishes 8 + 8 stories, pushing older ones onto page 2; that day's run is cut short
+    (max_pages=1, or page 2 answers 500); one plain run afterwards must bring every story in."""
+    mirror = mirror_factory(site.root)
+    archive = tmp_path / "archive"
+    assert run_crawl(archive, site.list_urls, mirror.proxy_url).returncode == 0
+    site.add("webplus", 8)
+    site.add("vsb", 8)
+    if interruption == "max_pages":
+        cut = run_crawl(archive, site.list_urls, mirror.proxy_url, "-a", "max_pages=1")
+        assert cut.returncode == 0, cut.log  # a limit the operator asked for
+        assert "is not walked completely" in cut.log
+    else:
+        total = -(-len(site.of("vsb")) // 4)
+        (site.root / "xwzx.cumt.edu.cn" / "_routes.json").write_text(json.dumps({"/523/list2.htm": {"always_status": 500}}))
+        (site.root / "news.cumt.edu.cn" / "_routes.json").write_text(
+            json.dumps({f"/sdxw/{total - 1}.htm": {"always_status": 500}}))
+        cut = run_crawl(archive, site.list_urls, mirror.proxy_url)
+        assert cut.returncode == 1, cut.log
+        assert cut.log.count("is not walked completely") == 2
+        for host in ("xwzx.cumt.edu.cn", "news.cumt.edu.cn"):
+            (site.root / host / "_routes.json").unlink()
+    assert len(list((archive / "posts").glob("*.md"))) < 34
+    plain = run_crawl(archive, site.list_urls, mirror.proxy_url)
+    assert plain.returncode == 0, plain.log
+    assert len(list((archive / "posts").glob("*.md"))) == 34
+    mirror.requests.clear()
+    quiet = run_crawl(archive, site.list_urls, mirror.proxy_url)
+    assert quiet.returncode == 0
+    assert sorted(u for u in mirror.requests if not u.endswith("robots.txt")) == sorted(site.list_urls)

@@ -45,17 +45,16 @@ def validate_settings(settings: BaseSettings) -> None:
                          f"use one of {', '.join(MEDIA_LINKS)}")
 
 
-def archive_busy_message(settings: BaseSettings) -> str | None:
-    """Probe the archive's lock without keeping it, so a second run can refuse before starting Scrapy."""
-    lock = ArchiveLock(ArchiveLayout(Path(settings.get("ARCHIVE_DIR"))).lock)
-    if not lock.path.exists():
-        return None
-    try:
-        lock.acquire()
-    except ArchiveBusy as exc:
-        return str(exc)
-    lock.release()
-    return None
+def hold_archive(settings: BaseSettings) -> ArchiveLock:
+    """Take the archive's lock for this process before Scrapy starts (the run takes it again inside).
+
+    Raises ArchiveBusy when another run holds it, OSError when the archive cannot be created or written.
+    """
+    root = Path(settings.get("ARCHIVE_DIR"))
+    root.mkdir(parents=True, exist_ok=True)
+    lock = ArchiveLock(ArchiveLayout(root).lock)
+    lock.acquire()
+    return lock
 
 
 def get_run(crawler: Crawler) -> "ArchiveRun":

@@ -11,12 +11,28 @@ class ArchiveBusy(RuntimeError):
     """Another crawl or regenerate holds the archive."""
 
 
+# Locks this process holds, by path: the crawl command takes the lock before Scrapy starts (so a second
+# run refuses at once, even when both start in the same instant) and the archive run takes it again inside.
+_HELD: dict[str, list[int]] = {}  # path -> [fd, holders]
+
+
 class ArchiveLock:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None
 
+    @property
+    def _key(self) -> str:
+        return os.path.abspath(self.path)
+
     def acquire(self) -> None:
+        if self._fd is not None:
+            return
+        held = _HELD.get(self._key)
+        if held is not None:
+            held[1] += 1
+            self._fd = held[0]
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -30,12 +46,20 @@ class ArchiveLock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         self._fd = fd
+        _HELD[self._key] = [fd, 1]
 
     def release(self) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+        if self._fd is None:
+            return
+        held = _HELD.get(self._key)
+        self._fd = None
+        if held is None:
+            return
+        held[1] -= 1
+        if held[1] == 0:
+            del _HELD[self._key]
+            fcntl.flock(held[0], fcntl.LOCK_UN)
+            os.close(held[0])
 
     def __enter__(self) -> "ArchiveLock":
         self.acquire()

@@ -13,7 +13,7 @@ import sys
 from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapy.exceptions import UsageError
 
-EXIT_BUSY = 3
+EXIT_USAGE, EXIT_BUSY = 2, 3
 
 
 class Command(ScrapyCrawl):
@@ -23,7 +23,8 @@ class Command(ScrapyCrawl):
         assert self.crawler_process and self.settings is not None
         crawler = self._create_crawler(args[0])
         spidercls = crawler.spidercls
-        from cumt_archive.crawl.run import archive_busy_message, validate_settings
+        from cumt_archive.crawl.run import hold_archive, validate_settings
+        from cumt_archive.store.lock import ArchiveBusy
 
         validate = getattr(spidercls, "validate_arguments", None)
         try:
@@ -33,13 +34,23 @@ class Command(ScrapyCrawl):
         except ValueError as exc:
             raise UsageError(str(exc), print_help=False) from exc
 
-        busy = archive_busy_message(self.settings)
-        if busy:
-            print(f"cumt-archive: {busy}", file=sys.stderr)
+        # Hold the archive from here to the end: a second run refuses at once with one line.
+        try:
+            lock = hold_archive(self.settings)
+        except ArchiveBusy as exc:
+            print(f"cumt-archive: {exc}", file=sys.stderr)
             self.exitcode = EXIT_BUSY
             return
-        self.crawler_process.crawl(crawler, **opts.spargs)
-        self.crawler_process.start()
+        except OSError as exc:
+            print(f"cumt-archive: ARCHIVE_DIR={self.settings.get('ARCHIVE_DIR')}: cannot write the archive: "
+                  f"{exc.strerror or exc}", file=sys.stderr)
+            self.exitcode = EXIT_USAGE
+            return
+        try:
+            self.crawler_process.crawl(crawler, **opts.spargs)
+            self.crawler_process.start()
+        finally:
+            lock.release()
         if self.crawler_process.bootstrap_failed:
             self.exitcode = getattr(crawler, "cumt_exit_status", 1) or 1
         else:

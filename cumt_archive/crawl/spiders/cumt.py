@@ -214,11 +214,13 @@ class CumtSpider(Spider):
             key = urlname(item.url)
             repeat = key in shown
             shown.add(key)
+            skipped = bool(since and item.date and item.date < since)
             if not repeat:
                 if not is_old(self.run.index.sighting_run(key, entry), memory):
                     fresh += 1
-                self.run.index.record_sighting(key, entry, column)
-            if since and item.date and item.date < since:
+                if not skipped:  # a story left out by since is not seen: a later walk must take it
+                    self.run.index.record_sighting(key, entry, column)
+            if skipped:
                 continue
             if not host_matches(host_of(item.url), self.allowed):
                 if not repeat:
