@@ -90,3 +90,22 @@ def test_hexo_parses_every_crawled_file(crawled):
     for path in files:
         assert seen[str(path)]["ok"] and seen[str(path)]["titleType"] == "string"
         assert seen[str(path)]["nunjucksUnchanged"]
+
+
+def test_every_listed_story_has_an_outcome_and_a_no_change_run_asks_only_for_list_pages(crawled, tmp_path):
+    """`/_redirect` items on www lead to xwzx stories requested under their own URL: they are recorded as
+    aliases, so the next run asks for nothing but one list page per column (plus robots.txt)."""
+    import sqlite3
+
+    from cumt_archive.mirror import MirrorServer
+
+    archive, _, _ = crawled
+    db = sqlite3.connect(archive / "index.sqlite")
+    redirects = db.execute("SELECT url, status, reason FROM articles WHERE url LIKE '%/_redirect%'").fetchall()
+    db.close()
+    assert redirects and all(status == "alias" and reason.startswith("redirects to ") for _, status, reason in redirects)
+    with MirrorServer(SITE) as mirror:
+        again = run_crawl(archive, EXPECTED["lists"], mirror.proxy_url)
+        requests = [u for u in mirror.requests if not u.endswith("/robots.txt")]
+    assert again.returncode == 0, again.log
+    assert sorted(requests) == sorted(set(EXPECTED["lists"])), requests

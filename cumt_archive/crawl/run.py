@@ -88,6 +88,7 @@ class ArchiveRun:
         self.walk_ends: dict[str, Stop] = {}  # column -> how its walk ended (see walk.py)
         self.columns_failed: set[str] = set()  # columns with a list page that could not be read
         self.storage_error: str | None = None  # the first write to the archive that failed
+        self.redirect_targets: dict[str, str] = {}  # story URL -> where its last redirect pointed
         self.run_id = 0
         crawler.archive_run = self  # type: ignore[attr-defined]
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)

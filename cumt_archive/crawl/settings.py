@@ -47,13 +47,14 @@ DOWNLOAD_HANDLERS = {
 # Requests never go to loopback, link-local, private or unspecified addresses (a hostile page could aim an
 # image at a metadata service); -s ALLOW_INTERNAL_ADDRESSES=True lifts this for a crawl of a local mirror.
 ALLOW_INTERNAL_ADDRESSES = False
-DNS_RESOLVER = "cumt_archive.crawl.address_guard.PublicOnlyResolver"
+TWISTED_DNS_RESOLVER = "cumt_archive.crawl.address_guard.PublicOnlyResolver"
 MAX_LIST_PAGES = 5000  # a pager claiming more pages than this is not believed (one log line says so)
 
 DOWNLOADER_MIDDLEWARES = {
     "cumt_archive.crawl.address_guard.InternalAddressMiddleware": 40,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "cumt_archive.crawl.robots.TypedRobotsTxtMiddleware": 100,
+    "cumt_archive.crawl.redirects.RedirectMemoryMiddleware": 650,
     "scrapy.downloadermiddlewares.useragent.UserAgentMiddleware": None,
     "cumt_archive.crawl.middlewares.ContactUserAgentMiddleware": 500,
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,

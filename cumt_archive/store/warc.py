@@ -67,8 +67,17 @@ class WarcCapture:
         WARCWriter(raw, gzip=False).write_record(record)
         compressor = zlib.compressobj(6, zlib.DEFLATED, zlib.MAX_WBITS | 16)
         offset = self._handle.tell()
-        self._handle.write(compressor.compress(raw.getvalue()) + compressor.flush())
-        self._handle.flush()
+        try:
+            self._handle.write(compressor.compress(raw.getvalue()) + compressor.flush())
+            self._handle.flush()
+        except OSError:
+            # Disk full mid-record: cut the partial record off, so the file stays whole records only.
+            try:
+                self._handle.seek(offset)
+                self._handle.truncate(offset)
+            except OSError:
+                pass  # the next run's recovery cuts it back instead
+            raise
         return offset
 
     def write(self, page: RawPage, method: str = "GET") -> WarcRef:
@@ -155,7 +164,7 @@ def recover_open_files(folder: Path) -> list[str]:
                 for record in iterator:
                     record.content_stream().read()
                     good_end = iterator.get_record_offset() + iterator.get_record_length()
-        except (ArchiveLoadFailed, EOFError, OSError, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 - warcio raises many kinds on a torn record; all mean "cut here"
             recovered.append(f"{path.name}: cut at byte {good_end} ({type(exc).__name__})")
         with open(path, "r+b") as handle:
             handle.truncate(good_end)

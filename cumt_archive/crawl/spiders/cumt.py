@@ -345,9 +345,15 @@ class CumtSpider(Spider):
         for key, url in sorted(self.pending.items()):
             if self.run.index.is_known(key):
                 continue
-            why = ("no answer: a redirect loop or a redirect to a URL requested already" if reason == "finished"
-                   else f"not fetched: the run ended early ({reason})")
-            self._settle(url, Outcome.FAILED, why, "failed")
+            target = self.run.redirect_targets.get(url)
+            if target is not None and urlname(target) != key and urlname(target) in self.requested:
+                self._settle(url, Outcome.ALIAS, f"redirects to {target}", "duplicates")
+            elif target is not None:
+                self._settle(url, Outcome.FAILED, f"redirect loop: {url} -> ... -> {target}", "failed")
+            elif reason == "finished":
+                self._settle(url, Outcome.FAILED, "no answer: the request was dropped", "failed")
+            else:
+                self._settle(url, Outcome.FAILED, f"not fetched: the run ended early ({reason})", "failed")
         self.pending.clear()
 
 
