@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import logging
 import os
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,10 @@ logger = logging.getLogger(__name__)
 
 class ArchiveError(ValueError):
     """A setting or path that makes the archive unusable; the message names it."""
+
+
+class IndexDamaged(ArchiveError):
+    """index.sqlite is not a sound SQLite database; `cumt-archive check --repair` rebuilds it."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,13 @@ class Archive:
             logger.warning("removed %d temporary files left by an interrupted run in %s", removed, self.layout.root)
         for note in recover_open_files(self.layout.warc):
             logger.warning("recovered WARC file left open by an interrupted run: %s", note)
-        self.index = ArchiveIndex(self.layout.index)
+        try:
+            self.index = ArchiveIndex(self.layout.index)
+        except sqlite3.DatabaseError as exc:
+            self._lock.release()
+            raise IndexDamaged(
+                f"{self.layout.index}: the index is damaged ({exc}); `cumt-archive check --archive "
+                f"{self.layout.root} --repair` rebuilds it from the WARC files") from exc
         for path in self.index.orphaned_posts():
             if (self.layout.root / path).exists():
                 (self.layout.root / path).unlink()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -33,6 +34,12 @@ def _parser() -> argparse.ArgumentParser:
     regen.add_argument("--layout", choices=LAYOUTS, help="Markdown layout (default: the archive's own)")
     regen.add_argument("--media-links", choices=MEDIA_LINKS, help="media link mode (default: the archive's own)")
     regen.add_argument("--quiet", action="store_true", help="no progress line")
+    check = sub.add_parser("check", help="verify the archive against its WARC files; --repair fixes what it can")
+    check.add_argument("--archive", required=True, type=Path, help="the archive directory (ARCHIVE_DIR)")
+    check.add_argument("--repair", action="store_true",
+                       help="rebuild a lost or damaged index from the WARC files, rewrite posts that differ, "
+                            "and mark missing media and unreadable captures for the next crawl to fetch")
+    check.add_argument("--profile", help="site profile name or YAML path (default: the one the archive uses)")
     status = sub.add_parser("status", help="print the archive's state from its index")
     status.add_argument("--archive", required=True, type=Path)
     status.add_argument("--json", action="store_true", help="machine-readable output")
@@ -68,6 +75,58 @@ def _regenerate(args: argparse.Namespace) -> int:
     for problem in report.problems:
         print(f"cumt-archive: {problem}", file=sys.stderr)
     print(f"regenerate {args.archive}: {report.summary()}")
+    return status
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .check import CheckReport, check_archive, index_health, rebuild_index, set_aside_damaged_index
+    from .store.lock import ArchiveLock
+
+    layout = ArchiveLayout(args.archive)
+    if not layout.root.is_dir() or not (layout.index.exists() or layout.warc.is_dir()):
+        print(f"cumt-archive: {args.archive}: no archive here", file=sys.stderr)
+        return EXIT_USAGE
+    health = index_health(layout.index)
+    if health is not None and not args.repair:
+        print(f"cumt-archive: {layout.index}: index {health}; `cumt-archive check --archive {args.archive} "
+              f"--repair` rebuilds it from the WARC files", file=sys.stderr)
+        return EXIT_FAILED
+    lock = ArchiveLock(layout.lock)
+    lock.acquire()  # before touching anything; Archive.open takes it again
+    try:
+        profile_name = args.profile
+        if health is None and profile_name is None:
+            index = ArchiveIndex(layout.index)
+            profile_name = index.get_meta("profile")
+            index.close()
+        report = CheckReport()
+        if health is not None:
+            aside = set_aside_damaged_index(layout.index)
+            print(f"cumt-archive: index {health}; set aside as {aside.name if aside else '-'}, rebuilding it "
+                  "from the WARC files", file=sys.stderr)
+        archive = Archive(args.archive, load_profile(profile_name))
+        archive.open()
+        try:
+            assert archive.index is not None
+            run_id = archive.index.start_run("check", {"repair": True} if args.repair else {})
+            if health is not None:
+                rebuild_index(archive, report)
+            found = check_archive(archive, repair=args.repair)
+            if args.repair:  # what is left after the repair is what the exit status reports
+                repaired = found.repaired + report.repaired
+                found = check_archive(archive)
+                found.repaired = repaired
+            status = EXIT_OK if found.ok else EXIT_FAILED
+            archive.index.finish_run(run_id, status, {"damage": len(found.findings)})
+        finally:
+            archive.close()
+    finally:
+        lock.release()
+    for finding in found.findings[:100]:
+        print(f"cumt-archive: {finding}", file=sys.stderr)
+    if len(found.findings) > 100:
+        print(f"cumt-archive: ... and {len(found.findings) - 100} more", file=sys.stderr)
+    print(f"check {args.archive}: {found.summary()}")
     return status
 
 
@@ -111,10 +170,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "regenerate":
             return _regenerate(args)
+        if args.command == "check":
+            return _check(args)
         return _status(args)
     except ArchiveBusy as exc:
         print(f"cumt-archive: {exc}", file=sys.stderr)
         return EXIT_BUSY
+    except sqlite3.DatabaseError as exc:
+        print(f"cumt-archive: {args.archive}/index.sqlite: the index is damaged ({exc}); `cumt-archive check "
+              f"--archive {args.archive} --repair` rebuilds it from the WARC files", file=sys.stderr)
+        return EXIT_USAGE
     except (ProfileError, ArchiveError, NotADirectoryError) as exc:
         print(f"cumt-archive: {exc}", file=sys.stderr)
         return EXIT_USAGE

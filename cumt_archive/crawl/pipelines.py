@@ -139,6 +139,8 @@ class OriginalMediaPipeline(FilesPipeline):
         for ok, result in results:
             run.count("media" if ok else "media_failed")
         item.files = [r for ok, r in results if ok]
+        for result in item.files:
+            run.index.record_media(canonical_url(result["url"]), Outcome.ARCHIVED)
         # The article is written all the same: a missing image must not lose its story. Only media that
         # may still come (failed, not gone or refused) bring the article back in later runs.
         have = {canonical_url(r["url"]) for r in item.files}

@@ -13,7 +13,8 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
 
-from ..archive import Archive
+from ..archive import Archive, IndexDamaged
+from ..check import index_health
 from ..profile import ProfileError, load_profile
 from ..render import LAYOUTS, MEDIA_LINKS
 from ..store.files import ArchiveLayout
@@ -52,8 +53,14 @@ def hold_archive(settings: BaseSettings) -> ArchiveLock:
     """
     root = Path(settings.get("ARCHIVE_DIR"))
     root.mkdir(parents=True, exist_ok=True)
-    lock = ArchiveLock(ArchiveLayout(root).lock)
+    layout = ArchiveLayout(root)
+    lock = ArchiveLock(layout.lock)
     lock.acquire()
+    damage = index_health(layout.index) if layout.index.exists() else None
+    if damage is not None:
+        lock.release()
+        raise IndexDamaged(f"{layout.index}: the index is damaged ({damage}); `cumt-archive check --archive "
+                           f"{root} --repair` rebuilds it from the WARC files")
     return lock
 
 

@@ -24,6 +24,7 @@ class Command(ScrapyCrawl):
         crawler = self._create_crawler(args[0])
         spidercls = crawler.spidercls
         from cumt_archive.crawl.run import hold_archive, validate_settings
+        from cumt_archive.archive import ArchiveError
         from cumt_archive.store.lock import ArchiveBusy
 
         validate = getattr(spidercls, "validate_arguments", None)
@@ -40,6 +41,10 @@ class Command(ScrapyCrawl):
         except ArchiveBusy as exc:
             print(f"cumt-archive: {exc}", file=sys.stderr)
             self.exitcode = EXIT_BUSY
+            return
+        except ArchiveError as exc:
+            print(f"cumt-archive: {exc}", file=sys.stderr)
+            self.exitcode = EXIT_USAGE
             return
         except OSError as exc:
             print(f"cumt-archive: ARCHIVE_DIR={self.settings.get('ARCHIVE_DIR')}: cannot write the archive: "

@@ -1,0 +1,102 @@
+"""`cumt-archive check [--repair]`: damage is found, reported and repaired from the WARC files."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, run_crawl, tree_bytes
+from sitegen import GeneratedSite
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "cumt_archive.cli", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.fixture
+def crawled(tmp_path, mirror_factory):
+    site = GeneratedSite(tmp_path / "site")
+    site.add("webplus", 4)
+    site.add("vsb", 4)
+    mirror = mirror_factory(site.root)
+    archive = tmp_path / "archive"
+    result = run_crawl(archive, site.list_urls, mirror.proxy_url)
+    assert result.returncode == 0, result.log
+    return site, mirror, archive
+
+
+def test_a_sound_archive_checks_clean(crawled):
+    _, _, archive = crawled
+    proc = cli("check", "--archive", str(archive))
+    assert proc.returncode == 0, proc.stderr
+    assert "damage none" in proc.stdout and "articles=8" in proc.stdout
+
+
+def test_a_changed_post_is_found_and_rewritten(crawled):
+    _, _, archive = crawled
+    post = sorted((archive / "posts").glob("*.md"))[0]
+    good = post.read_bytes()
+    post.write_bytes(good.replace(b"\n\n", b"\n\nedited by hand\n\n", 1))
+    proc = cli("check", "--archive", str(archive))
+    assert proc.returncode == 1 and f"post_differs: posts/{post.name}" in proc.stderr
+    assert cli("check", "--archive", str(archive), "--repair").returncode == 0
+    assert post.read_bytes() == good
+
+
+def test_deleted_media_are_found_and_fetched_again_by_the_next_plain_run(crawled):
+    site, mirror, archive = crawled
+    victim = sorted((archive / "media").rglob("*.png"))[0]
+    saved = victim.read_bytes()
+    victim.unlink()
+    proc = cli("check", "--archive", str(archive))
+    assert proc.returncode == 1 and "media_missing:" in proc.stderr
+    repair = cli("check", "--archive", str(archive), "--repair")
+    assert "media_to_refetch=1" in repair.stdout
+    mirror.requests.clear()
+    again = run_crawl(archive, site.list_urls, mirror.proxy_url)
+    assert again.returncode == 0, again.log
+    assert len([u for u in mirror.requests if u.endswith(".png")]) == 1
+    assert victim.read_bytes() == saved
+    assert cli("check", "--archive", str(archive)).returncode == 0
+
+
+def test_a_truncated_warc_is_reported(crawled):
+    _, _, archive = crawled
+    warc = sorted((archive / "warc").glob("*.warc.gz"))[0]
+    data = warc.read_bytes()
+    warc.write_bytes(data[: len(data) // 2])
+    proc = cli("check", "--archive", str(archive))
+    assert proc.returncode == 1
+    assert f"warc: {warc.name}: unreadable" in proc.stderr or "reference:" in proc.stderr
+
+
+def test_a_garbage_index_is_refused_with_one_line_and_rebuilt_by_repair(crawled):
+    site, mirror, archive = crawled
+    posts = tree_bytes(archive, "posts")
+    index = archive / "index.sqlite"
+    for extra in ("index.sqlite-wal", "index.sqlite-shm"):
+        (archive / extra).unlink(missing_ok=True)
+    index.write_bytes(b"this is not a database" * 100)
+    crawl = run_crawl(archive, site.list_urls, mirror.proxy_url)
+    assert crawl.returncode == 2, crawl.log
+    assert "--repair" in crawl.stderr and "Traceback" not in crawl.log
+    status = cli("status", "--archive", str(archive))
+    assert status.returncode != 0 and "Traceback" not in status.stderr
+    repair = cli("check", "--archive", str(archive), "--repair")
+    assert repair.returncode == 0, repair.stderr
+    assert "index_rebuilt=1" in repair.stdout
+    assert list(archive.glob("index.sqlite.damaged-*"))  # the damaged file is kept, set aside
+    db = sqlite3.connect(index)
+    assert db.execute("SELECT COUNT(*) FROM articles WHERE status='ok'").fetchone()[0] == 8
+    db.close()
+    assert tree_bytes(archive, "posts") == posts
+    mirror.requests.clear()
+    again = run_crawl(archive, site.list_urls, mirror.proxy_url)
+    assert again.returncode == 0, again.log
+    assert not [u for u in mirror.requests if "/info/" in u or "page.htm" in u]  # nothing archived is fetched again
