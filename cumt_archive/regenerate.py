@@ -67,13 +67,19 @@ def from_warc(archive: Archive, progress: Progress | None = None) -> RegenerateR
     report = RegenerateReport()
     files = warc_files(archive.layout.warc)
     for number, path in enumerate(files, 1):
-        for offset, page in iter_pages(path):
-            report.counts["pages"] += 1
-            result = extract_article(page) if page.status == 200 else None
-            if isinstance(result, Article):
-                _publish(archive, result, report, path.name, offset, page.fetched_at)
-            else:
-                report.counts["not_articles"] += 1
+        try:
+            for offset, page in iter_pages(path):
+                report.counts["pages"] += 1
+                result = extract_article(page) if page.status == 200 else None
+                if isinstance(result, Article):
+                    _publish(archive, result, report, path.name, offset, page.fetched_at)
+                else:
+                    report.counts["not_articles"] += 1
+        except Exception as exc:  # noqa: BLE001 - warcio raises many kinds on a torn or garbled file
+            # One damaged file must not hide the others: say which, and go on.
+            report.counts["errors"] += 1
+            report.problems.append(f"{path}: unreadable after {report.counts['pages']} pages read "
+                                   f"({type(exc).__name__}: {exc}); `cumt-archive check` tells more")
         if progress:
             progress(number, len(files))
     return report

@@ -100,3 +100,39 @@ def test_a_garbage_index_is_refused_with_one_line_and_rebuilt_by_repair(crawled)
     again = run_crawl(archive, site.list_urls, mirror.proxy_url)
     assert again.returncode == 0, again.log
     assert not [u for u in mirror.requests if "/info/" in u or "page.htm" in u]  # nothing archived is fetched again
+
+
+def test_regenerate_reads_every_file_past_a_damaged_one_and_exits_non_zero(crawled):
+    site, mirror, archive = crawled
+    site.add("webplus", 2)
+    assert run_crawl(archive, site.list_urls, mirror.proxy_url).returncode == 0  # a second WARC file
+    first, second = sorted((archive / "warc").glob("*.warc.gz"))
+    data = first.read_bytes()
+    first.write_bytes(data[: len(data) // 2] + b"garbage" * 100)
+    for post in (archive / "posts").glob("*.md"):
+        post.unlink()
+    proc = cli("regenerate", "--archive", str(archive), "--quiet")
+    assert proc.returncode == 1
+    assert first.name in proc.stderr and "unreadable" in proc.stderr
+    written = {p.name for p in (archive / "posts").glob("*.md")}
+    assert {"xwzx-c523a600009.md", "xwzx-c523a600010.md"} <= written  # from the second, later file
+
+
+def test_a_missing_warc_behind_an_article_with_missing_media_does_not_stop_the_crawl(tmp_path, mirror_factory):
+    import json
+
+    site = GeneratedSite(tmp_path / "site")
+    site.add("vsb", 3)
+    story = site.of("vsb")[0]
+    routes = site.root / "news.cumt.edu.cn" / "_routes.json"
+    routes.write_text(json.dumps({story.image_path: {"always_status": 500}}))
+    mirror = mirror_factory(site.root)
+    archive = tmp_path / "archive"
+    assert run_crawl(archive, site.list_urls, mirror.proxy_url).returncode == 0
+    routes.unlink()
+    shutil.rmtree(archive / "warc")
+    mirror.requests.clear()
+    again = run_crawl(archive, site.list_urls, mirror.proxy_url)
+    assert again.returncode == 0, again.log
+    assert story.url in mirror.requests  # its capture is gone: the page is fetched again, then its image
+    assert f"http://news.cumt.edu.cn{story.image_path}" in mirror.requests
