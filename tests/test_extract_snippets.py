@@ -190,9 +190,14 @@ def test_thumbnail_links_give_the_full_image_and_chrome_inside_bodies_goes():
     assert article.text_blocks == ["正文。", "请返回上一页查看详情。"]
 
 
-def test_attachment_names_drop_the_attachment_label():
-    article = extract(webplus('<p>正文</p><p><a href="/_upload/article/files/a/b/x.xlsx">附件1：名单.xlsx</a></p>'))
-    assert [m.name for m in article.attachments] == ["名单.xlsx"]
+def test_attachment_names_are_the_link_text_as_the_page_shows_it():
+    article = extract(webplus(
+        '<p>正文</p><p><a href="/_upload/article/files/a/b/x.xlsx">附件1：名单.xlsx</a></p>'
+        '<p><a href="/_upload/article/files/a/b/y.zip">附件.zip</a></p>'
+        '<p><a href="/_upload/article/files/a/b/z.docx" sudyfile-attr="{\'title\':\'申领表.docx\'}">'
+        '<img src="/_ueditor/themes/default/images/icon_doc.gif"></a></p>'
+    ))
+    assert [m.name for m in article.attachments] == ["附件1：名单.xlsx", "附件.zip", "申领表.docx"]
 
 
 def test_mentions_of_campus_access_are_not_campus_only_notices():

@@ -62,6 +62,9 @@ class ClassIndex:
         found = self._by_class.get(name, [])
         return [el for el in found if el.tag == tag] if tag else list(found)
 
+    def has(self, name: str) -> bool:
+        return name in self._by_class
+
     def first(self, name: str, tag: str | None = None) -> lxml.html.HtmlElement | None:
         found = self.all(name, tag)
         return found[0] if found else None

@@ -22,7 +22,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from ..run import ArchiveRun, get_run
-from ...extract import UnknownFamily, extract_article, extract_list
+from ...extract import ListRefused, extract_article, extract_list
 from ...model import Article, NotArticle
 from ...pagination import page_url
 from ..pipelines import ArticleItem
@@ -172,8 +172,8 @@ class CumtSpider(Spider):
         entry, column, page_no = meta["entry"], meta["column"], meta["page_no"]
         try:
             listing = extract_list(raw_page(response))
-        except UnknownFamily as exc:
-            logger.error("list page is neither WebPlus nor VSB, column %s not crawled: %s", column, exc)
+        except ListRefused as exc:  # no known CMS family, or too large to parse
+            logger.error("list page not read (%s), column %s not crawled: %s", exc.reason, column, exc)
             self.run.count("failed")
             return out
         self.run.count("lists")
