@@ -114,18 +114,52 @@ def page_title(doc: HtmlElement) -> str:
     return text_of(doc.find(".//title"))
 
 
-def info_line_date(elements: list[HtmlElement]) -> tuple[dt.datetime, str] | None:
-    """The date of an article's info line among elements (in page order, none of them in the body).
+_LINE_TAGS = frozenset("div p td th li dd dt h1 h2 h3 h4 h5 h6 tr table ul ol form body section article".split())
+_DATE_HINT = re.compile(r"(?:19|20)\d{2}\s*[-./年]|\d{1,2}\s*[-/.]\s*\d{1,2}\s+(?:19|20)\d{2}")
+
+
+def _lines_with(root: HtmlElement, body: HtmlElement | None, hint: re.Pattern[str],
+                skip: Callable[[HtmlElement], bool] | None) -> list[tuple[HtmlElement, str]]:
+    """(line element, its text) for each line of root outside body whose text nodes match hint, in page order.
+
+    Works from the text nodes, so only the few lines that hold a match are ever joined into text: linear
+    in the page however deep it nests (joining every element's text would not be).
+    """
+    around = set(body.iterancestors()) if body is not None else set()
+    lines: dict[HtmlElement, None] = {}
+    for node in root.xpath(".//text()"):
+        if not hint.search(node):
+            continue
+        el = node.getparent()
+        if el is None or not isinstance(el.tag, str):
+            continue
+        if node.is_tail:
+            el = el.getparent()
+        while el is not None and el.tag not in _LINE_TAGS and el is not root:
+            el = el.getparent()
+        if el is None or el in lines or el in around or el is body or el.tag in ("script", "style"):
+            continue
+        if body is not None and body in el.iterancestors():
+            continue
+        if skip is not None and skip(el):
+            continue
+        lines[el] = None
+    return [(el, text_of(el)) for el in lines]
+
+
+def info_line_date(root: HtmlElement, body: HtmlElement | None,
+                   skip: Callable[[HtmlElement], bool] | None = None) -> tuple[dt.datetime, str] | None:
+    """The date of an article's info line: a line of root outside the body (and outside what skip says).
 
     Labelled first (发布时间：2021-06-01); else an unlabelled date in a short line that also holds the
     author, editor, source or the click counter (`2021年04月09日 17:40  责编：宣传部  点击：..`).
     """
-    texts = [(el, text_of(el)) for el in elements]
-    for _, text in texts:
+    lines = _lines_with(root, body, _DATE_HINT, skip)
+    for _, text in lines:
         found = labelled_date(text)
         if found:
             return found
-    for el, text in texts:
+    for el, text in lines:
         if len(text) > 200:
             continue
         counter = any("_showDynClicks" in (s.text or "") for s in el.iter("script"))
@@ -134,6 +168,40 @@ def info_line_date(elements: list[HtmlElement]) -> tuple[dt.datetime, str] | Non
             if found:
                 return found
     return None
+
+
+def title_lines(root: HtmlElement, body: HtmlElement | None, page_title: str) -> list[str]:
+    """Texts of root's elements outside the body that `<title>` names (a table template's title cell).
+
+    Starts from text nodes that are part of `<title>`, then widens to the largest enclosing element whose
+    whole text `<title>` still names; only those few elements are ever joined into text.
+    """
+    if not page_title:
+        return []
+    around = set(body.iterancestors()) if body is not None else set()
+    found: list[str] = []
+    for node in root.xpath(".//text()"):
+        piece = " ".join(node.split())
+        if len(piece) < 2 or piece not in page_title:
+            continue
+        el = node.getparent()
+        if el is not None and node.is_tail:
+            el = el.getparent()
+        if el is None or not isinstance(el.tag, str) or el in around or el is body or el.tag in ("title", "script"):
+            continue
+        if body is not None and body in el.iterancestors():
+            continue
+        text = text_of(el)
+        if not agrees_with_page_title(text, page_title):
+            continue
+        parent = el.getparent()
+        while parent is not None and parent not in around and parent is not root:
+            wider = text_of(parent)
+            if not agrees_with_page_title(wider, page_title):
+                break
+            text, parent = wider, parent.getparent()
+        found.append(text)
+    return found
 
 
 _TITLE_SEPARATORS = "-_|｜–—:："
@@ -277,10 +345,12 @@ def list_items(entries: list[tuple[HtmlElement, HtmlElement]], base_url: str) ->
     """(anchor, list item element) pairs -> items: absolute URL, title, date beside the link."""
     items: list[ListItem] = []
     seen: set[str] = set()
+    seen_hrefs: set[str] = set()
     for anchor, item in entries:
         href = (anchor.get("tppabs") or anchor.get("href") or "").strip()
-        if not href or href.startswith(("javascript:", "#")):
+        if not href or href.startswith(("javascript:", "#")) or href in seen_hrefs:
             continue
+        seen_hrefs.add(href)
         url = resolve(base_url, href)
         if url in seen:
             continue

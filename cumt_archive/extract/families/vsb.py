@@ -106,9 +106,7 @@ def _title(doc: HtmlElement, classes: ClassIndex, region: HtmlElement, body: Htm
     headings = [text_of(el) for el in heading_els]
     cells: list[str] = []
     if not any(common.agrees_with_page_title(t, page_title) for t in headings):
-        cells = [t for t in (text_of(el) for el in _outside_body(
-            region.xpath(".//td | .//div | .//span | .//p | .//b | .//strong | .//font"), region, body))
-            if t and common.agrees_with_page_title(t, page_title)]
+        cells = common.title_lines(region, body, page_title)
     title, problem = common.choose_title(headings, page_title, others=cells)
     if problem:
         # `<title>` names none (it may hold only the site's name): the heading right above the body, inside
@@ -136,8 +134,7 @@ def _date(classes: ClassIndex, region: HtmlElement, body: HtmlElement) -> tuple 
         found = common.parse_datetime(text_of(el))
         if found:
             return found
-    lines = _outside_body([el for el in region.iter("div", "span", "p", "td")], region, body)
-    return common.info_line_date(lines)
+    return common.info_line_date(region, body)
 
 
 class Vsb:
@@ -175,7 +172,12 @@ class Vsb:
 
     def list_page(self, page: ParsedPage) -> ListPage:
         doc = page.doc
-        line_items = doc.xpath("//li[starts-with(@id, 'line_u')]")
+        # Items are `li` or `tr` with ids line_u{module}_{n}; a page may show several list modules
+        # (sidebars too): the module with most items is the column's list.
+        modules: dict[str, list[HtmlElement]] = {}
+        for el in doc.xpath("//*[starts-with(@id, 'line_u')]"):
+            modules.setdefault(el.get("id", "").rsplit("_", 1)[0], []).append(el)
+        line_items = max(modules.values(), key=len) if modules else []
         pager = f".//*[{has_class('pb_sys_common')} or starts-with(@id, 'fanye')]"
         if line_items:
             entries = []

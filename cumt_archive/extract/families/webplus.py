@@ -92,9 +92,10 @@ def _in_list(el: HtmlElement) -> bool:
     return False
 
 
-def _title(page: ParsedPage, body: HtmlElement) -> tuple[str, str]:
-    """(title, problem). Candidates are headings and title cells outside lists, cross-checked with <title>
-    (which WebPlus fills with the bare title); an old table template's sidebar `Article_Title` is not one."""
+def _title(page: ParsedPage, body: HtmlElement) -> tuple[str, str, HtmlElement | None]:
+    """(title, problem, its element). Candidates are headings and title cells outside lists, cross-checked
+    with <title> (which WebPlus fills with the bare title); an old table template's sidebar
+    `Article_Title` is not one."""
     classes = page.classes
     explicit = [el for name in ("arti_title", "Article_Title", "arti-title") for el in classes.all(name)]
     named = [el for name in _TITLE_CLASSES[3:] for el in classes.all(name)]
@@ -102,18 +103,33 @@ def _title(page: ParsedPage, body: HtmlElement) -> tuple[str, str]:
     candidates = [el for el in [*explicit, *named] if body not in el.iterancestors() and el is not body
                   and not _in_list(el)]
     page_title = common.page_title(page.doc)
-    texts = [text_of(el) for el in candidates if el in explicit]
-    title, problem = common.choose_title(texts, page_title, others=[text_of(el) for el in candidates])
+    texts = {el: text_of(el) for el in candidates}
+    title, problem = common.choose_title([texts[el] for el in candidates if el in explicit], page_title,
+                                         others=list(texts.values()))
     if title or problem:
-        return title, problem
-    return page_title, ""
+        return title, problem, next((el for el in candidates if texts[el] == title), None)
+    return page_title, "", None
 
 
-def _date(doc: HtmlElement, classes: ClassIndex) -> tuple | None:
+def _area(body: HtmlElement, title_el: HtmlElement | None) -> HtmlElement:
+    """The article's own part of the page: the lowest element holding both its title and its body."""
+    if title_el is None:
+        return body.getroottree().getroot()
+    title_line = set(title_el.iterancestors())
+    for ancestor in body.iterancestors():
+        if ancestor in title_line:
+            return ancestor
+    return body.getroottree().getroot()
+
+
+def _date(doc: HtmlElement, classes: ClassIndex, area: HtmlElement, body: HtmlElement) -> tuple | None:
+    def in_area(el: HtmlElement) -> bool:
+        return (el is area or area in el.iterancestors()) and not _in_list(el)
+
     for name, unlabelled_ok in (("arti_update", True), ("news_xx", True), ("Article_PublishDate", True),
                                 ("arti_metas", False)):
         for el in classes.all(name):
-            if _in_list(el):
+            if not in_area(el):
                 continue
             text = text_of(el)
             found = common.labelled_date(text) or (common.parse_datetime(text) if unlabelled_ok else None)
@@ -123,8 +139,8 @@ def _date(doc: HtmlElement, classes: ClassIndex) -> tuple | None:
         found = common.labelled_date(text_of(el)) or common.parse_datetime(text_of(el))
         if found:
             return found
-    body = doc.find("body")
-    return common.labelled_date(text_of(body)) if body is not None else None
+    # Any other info line of the article's area (a table template's date cell), never the body's text.
+    return common.info_line_date(area, body, skip=_in_list)
 
 
 class WebPlus:
@@ -140,8 +156,8 @@ class WebPlus:
         body = _body(classes)
         if body is None:
             return None
-        found = _date(page.doc, classes)
-        title, problem = _title(page, body)
+        title, problem, title_el = _title(page, body)
+        found = _date(page.doc, classes, _area(body, title_el), body)
         for el in [*classes.all("arti_metas"), *classes.all("news_xx")]:
             if body in el.iterancestors() and el.getparent() is not None:
                 el.drop_tree()
@@ -155,6 +171,15 @@ class WebPlus:
         portlets = doc.xpath("//*[@portletmode='simpleList']")
         scope = max(portlets, key=lambda p: len(p.xpath(".//a"))) if portlets else doc
         entries = common.find_list_entries(scope, f".//*[{has_class('wp_paging')}]", self.is_article_url)
+        if not entries:
+            # A column of downloads (a calendar's files) links documents, not articles: the list
+            # portlet's (`wp_news_w{n}`) children are its items all the same.
+            for portlet in doc.xpath("//*[starts-with(@id, 'wp_news_w')]"):
+                for item in portlet:
+                    anchor = next(item.iter("a"), None) if isinstance(item.tag, str) else None
+                    if anchor is not None and (anchor.get("href") or "").strip() and (
+                            anchor.get("title") or text_of(anchor)):  # a bare focus image is no item
+                        entries.append((anchor, item))
         total = None
         for em in doc.xpath(f"//em[{has_class('all_pages')}]"):
             if text_of(em).isdigit():
