@@ -15,11 +15,8 @@ from ..page import ArticleParts, ParsedPage
 
 NAME = "vsb"
 _CLASS_MARKERS = ("v_news_content", "pb_sys_common", "p_no", "p_no_d", "p_t", "vsbcontent_start", "img_vsb_content")
-_ID_MARKERS = ("boolean(//form[@name='_newscontent_fromname'] | //*[starts-with(@id, 'vsb_content') or "
-               "starts-with(@id, 'vsb_newscontent') or starts-with(@id, 'line_u')])")
-_SRC_MARKERS = "boolean(//script[contains(@src, '/system/resource/js/')] | //img[@orisrc or contains(@src, '/__local/')])"
-_SCRIPT_MARKERS = ("boolean(//comment()[contains(., 'Visual SiteBuilder')] | "
-                   "//script[contains(., '_showDynClicks') or contains(., '_jsq_(')])")
+_MARKERS = ("form:_newscontent_fromname", "script:/system/resource/js/", "script:_showDynClicks",
+            "comment:Visual SiteBuilder")
 _ICON = re.compile(r"/system/resource/|/images/icon|fileicon", re.I)
 _PAGER_TEXT = re.compile(r"共\s*\d+\s*条(?:&nbsp;|\s)*(\d+)\s*/\s*(\d+)")
 _GOTOPAGE = re.compile(r"_simple_list_gotopage_fun\(\s*(\d+)")
@@ -141,10 +138,8 @@ class Vsb:
     name = NAME
 
     def score(self, page: ParsedPage) -> int:
-        classes, doc = page.classes, page.doc
-        found = sum(classes.has(name) for name in _CLASS_MARKERS)
-        return (found + 2 * bool(doc.xpath(_ID_MARKERS)) + bool(doc.xpath(_SRC_MARKERS))
-                + 2 * bool(doc.xpath(_SCRIPT_MARKERS)))
+        classes, markers = page.classes, page.markers
+        return sum(classes.has(name) for name in _CLASS_MARKERS) + sum(m in markers for m in _MARKERS)
 
     def article_parts(self, page: ParsedPage) -> ArticleParts | None:
         doc, classes = page.doc, page.classes

@@ -10,17 +10,15 @@ from lxml.html import HtmlElement
 from ...model import ListPage, Media
 from .. import common
 from ..body import BodyConverter, Embedded
-from ..html import ClassIndex, has_class, text_of
+from ..html import PORTLET, ClassIndex, has_class, text_of
 from ..page import ArticleParts, ParsedPage
 
 NAME = "webplus"
 _CLASS_MARKERS = (
     "wp_articlecontent", "wp_paging", "wp_article_list", "wp_article_list_table", "Article_Content", "wp_pdf_player",
-    "wp_video_player", "arti_title", "arti_metas", "all_pages", "WP_VisitCount",
+    "wp_video_player", "arti_title", "arti_metas", "all_pages", "WP_VisitCount", "wp_column_article", "wp_listcolumn",
 )
-_ATTR_MARKERS = "boolean(//*[@portletmode or @frag or @sudy-wp-siteid or @sudy-wp-src or @pdfsrc or @sudyfile-attr])"
-_SRC_MARKERS = ("boolean(//script[contains(@src, '/_js/')] | "
-                "//img[contains(@src, '_visitcount') or contains(@src, '/_upload/article/')])")
+_MARKERS = ("sudy-wp-siteid", "script:/_js/", "script:/_visitcount")
 _ICON = re.compile(r"/_ueditor/|/fileicons?/|icon_[a-z]+\.(gif|png)|/_images/|/images/file", re.I)
 _ARTICLE_URL = re.compile(r"/c(\d+)a(\d+)/page\.(htm|psp)$")
 _ARTICLE_HREF = re.compile(r"c\d+a\d+/page\.(?:htm|psp)|/_redirect\?|/page\.(?:htm|psp)$", re.I)
@@ -147,9 +145,9 @@ class WebPlus:
     name = NAME
 
     def score(self, page: ParsedPage) -> int:
-        classes = page.classes
-        found = sum(classes.has(name) for name in _CLASS_MARKERS)
-        return found + 2 * bool(page.doc.xpath(_ATTR_MARKERS)) + bool(page.doc.xpath(_SRC_MARKERS))
+        classes, markers = page.classes, page.markers
+        return (sum(classes.has(name) for name in _CLASS_MARKERS) + sum(m in markers for m in _MARKERS)
+                + classes.has(PORTLET))
 
     def article_parts(self, page: ParsedPage) -> ArticleParts | None:
         classes = page.classes
