@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import urljoin
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 from ..model import Block, ImageBlock, Media, TextBlock
@@ -295,23 +296,24 @@ class BodyConverter:
             for cell in row:
                 if not isinstance(cell.tag, str) or cell.tag not in ("td", "th"):
                     continue
-                sub = _State(seen_images=state.seen_images, inline=True)
-                if len(cell) == 0:
-                    if cell.text:  # the common plain cell: its text is the whole walk
-                        self._add_text(cell.text, sub)
+                if _is_plain_cell(cell):
+                    # Text runs only (a Word cell's <p><span>..</span></p>): what the walk would make of
+                    # them, without walking (tables of a thousand cells are common in notices).
+                    text = _plain_cell_text(cell)
                 else:
+                    sub = _State(seen_images=state.seen_images, inline=True)
                     self._walk_children(cell, sub)
-                self._flush(sub)
-                texts = [b.markdown for b in sub.blocks if isinstance(b, TextBlock)]
-                # Images inside cells cannot live in a pipe table; they follow it.
-                for block in sub.blocks:
-                    if isinstance(block, ImageBlock):
-                        state.blocks.append(block)
-                for media in sub.attachments:
-                    if all(m.url != media.url for m in state.attachments):
-                        state.attachments.append(media)
+                    self._flush(sub)
+                    text = "<br>".join(b.markdown for b in sub.blocks if isinstance(b, TextBlock))
+                    # Images inside cells cannot live in a pipe table; they follow it.
+                    for block in sub.blocks:
+                        if isinstance(block, ImageBlock):
+                            state.blocks.append(block)
+                    for media in sub.attachments:
+                        if all(m.url != media.url for m in state.attachments):
+                            state.attachments.append(media)
                 span = cell.get("colspan", "1")
-                cells.append("<br>".join(texts).replace("|", "\\|"))
+                cells.append(text.replace("|", "\\|"))
                 cells.extend([""] * (int(span) - 1 if span.isdigit() and int(span) > 1 else 0))
             if any(c for c in cells):
                 cells_by_row.append(cells)
@@ -377,6 +379,44 @@ def escape_line_start(text: str) -> str:
     if _LINE_START_MARKER.match(text):
         return "\\" + text
     return _LINE_START_NUMBER.sub(r"\1\\\2", text, count=1)
+
+
+_INLINE_RUNS = frozenset(("span", "font"))
+
+
+def _is_plain_cell(cell: HtmlElement) -> bool:
+    """A cell whose walk yields one run of text: only span/font runs, at most inside one paragraph or div
+    with nothing beside it; no emphasis, link, image, line break, hidden part or comment."""
+    children = list(cell)
+    if not children:
+        return True
+    holder = cell
+    if len(children) == 1 and children[0].tag in ("p", "div") and not (cell.text or "").strip() \
+            and not (children[0].tail or "").strip():
+        holder = children[0]
+        if holder.get("style") and _HIDDEN.search(holder.get("style", "")):
+            return False
+    for el in holder.iterdescendants():
+        if el.tag not in _INLINE_RUNS or (el.get("style") and _HIDDEN.search(el.get("style", ""))):
+            return False
+    return True
+
+
+def _plain_cell_text(cell: HtmlElement) -> str:
+    """The one text block a plain cell's walk makes (same steps as _add_text, then _flush), inline."""
+    # The cell's text in one C call; its runs are joined before whitespace is read, which can only
+    # drop a line break between two CJK characters that the walk (run by run) would have kept as a space.
+    piece = etree.tostring(cell, method="text", encoding=str, with_tail=False)
+    if "\n" in piece:
+        piece = _WS_WITH_NEWLINE.sub(_SOFT_BREAK, piece)
+    piece = _WS.sub(" ", piece)
+    raw = _join([escape_text(piece) if _NEEDS_ESCAPE.search(piece) else piece])
+    if not raw or raw.isspace():
+        return ""
+    text = _WS.sub(" ", raw).strip()
+    if not text or _PAGE_CHROME.match(text):
+        return ""
+    return escape_line_start(text)
 
 
 _ZERO = re.compile(r"^\s*0+(?:\.0+)?\s*(?:px)?\s*$")

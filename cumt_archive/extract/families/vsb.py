@@ -63,9 +63,11 @@ def _innermost(found: list[HtmlElement]) -> HtmlElement | None:
 
 
 def _body(doc: HtmlElement, classes: ClassIndex) -> HtmlElement | None:
-    for found in (classes.all("v_news_content"), doc.xpath("//*[starts-with(@id, 'vsb_content')]"),
-                  doc.xpath("//*[@id='vsb_newscontent']")):
-        el = _innermost(found)
+    el = _innermost(classes.all("v_news_content"))  # the usual case: no tree scan for ids
+    if el is not None:
+        return el
+    for xpath in ("//*[starts-with(@id, 'vsb_content')]", "//*[@id='vsb_newscontent']"):
+        el = _innermost(doc.xpath(xpath))
         if el is not None:
             return el
     return None
