@@ -102,7 +102,7 @@ def extract_article(page: RawPage, registry: Registry = REGISTRY, max_bytes: int
         return NotArticle(page.url, Reason.AMBIGUOUS_TITLE, parts.title_problem)
     if not parts.title:
         return NotArticle(page.url, Reason.NO_TITLE, f"{family.name} article with no title on the page or in <title>")
-    date = parts.date or common.url_date(page.url)  # never a header or file time: those say when it was saved
+    date = parts.date  # never a header or file time: those say when it was saved
     if date is None:
         return NotArticle(page.url, Reason.NO_DATE, "no publication date on the page (info line, meta or URL)")
     return Article(

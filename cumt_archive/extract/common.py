@@ -61,20 +61,6 @@ def labelled_date(text: str) -> tuple[dt.datetime, str] | None:
     return None
 
 
-_URL_DATE = re.compile(r"/((?:19|20)\d{2})/(\d{2})(\d{2})/c\d+a\d+/page\.(?:htm|psp)")
-
-
-def url_date(url: str) -> tuple[dt.datetime, str] | None:
-    """WebPlus sites that file articles by date (`/2026/0313/c13475a290241/page.htm`) state it in the URL."""
-    match = _URL_DATE.search(url)
-    if not match:
-        return None
-    try:
-        return dt.datetime(int(match.group(1)), int(match.group(2)), int(match.group(3))), match.group(0)
-    except ValueError:
-        return None
-
-
 def classify_blocked(page: RawPage, doc: HtmlElement, html_text: str) -> tuple[Reason, str] | None:
     """Pages that are never articles, whatever they hold: (reason, detail) or None."""
     if page.status == 412:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -81,6 +82,20 @@ def _spilled(body: HtmlElement) -> list[HtmlElement]:
     return spilled
 
 
+_URL_DATE = re.compile(r"/((?:19|20)\d{2})/(\d{2})(\d{2})/c\d+a\d+/page\.(?:htm|psp)")
+
+
+def url_date(url: str) -> tuple[dt.datetime, str] | None:
+    """Sites that file articles by date (`/2026/0313/c13475a290241/page.htm`) state it in the URL."""
+    match = _URL_DATE.search(url)
+    if not match:
+        return None
+    try:
+        return dt.datetime(int(match.group(1)), int(match.group(2)), int(match.group(3))), match.group(0)
+    except ValueError:
+        return None
+
+
 def _in_list(el: HtmlElement) -> bool:
     for ancestor in el.iterancestors():
         if ancestor.tag == "li" or ancestor.get("portletmode") == "simpleList":
@@ -155,7 +170,7 @@ class WebPlus:
         if body is None:
             return None
         title, problem, title_el = _title(page, body)
-        found = _date(page.doc, classes, _area(body, title_el), body)
+        found = _date(page.doc, classes, _area(body, title_el), body) or url_date(page.url)
         for el in [*classes.all("arti_metas"), *classes.all("news_xx")]:
             if body in el.iterancestors() and el.getparent() is not None:
                 el.drop_tree()
