@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Literal, Mapping, Union
 from urllib.parse import urlsplit
 
@@ -93,18 +93,36 @@ class Article:
 
     def home_rank(self, url: str | None = None) -> tuple[int, str]:
         """Which of a story's URLs is its home (lowest first): the original's, then the smallest URL."""
+        from .extract.families import REGISTRY  # the families know their URL shapes; imported late (cycle)
+
         url = url or self.canonical_url
-        match = re.search(r"/info/\d+/(\d+)\.htm$|[?&]wbnewsid=(\d+)", url)
-        own_id = (match.group(1) or match.group(2)) if match else ""
+        own_id = REGISTRY.article_id(url) or ""
         return (0 if own_id and own_id == self.origin_id else 1, url)
+
+
+class Reason(StrEnum):
+    """Why a fetched page is not archived. The values are stored in the index: never rename one."""
+
+    CAMPUS_ONLY = "campus_only"  # the CMS's "only from campus addresses" notice
+    LOGIN = "login"  # a login page or form
+    CHALLENGE = "challenge"  # a firewall's script challenge (HTTP 412 and the like)
+    LINK_SHELL = "link_shell"  # a link-type article: a stub that redirects elsewhere
+    ERROR = "error"  # an HTTP error or an error page
+    EMPTY = "empty"  # no article body, or a body with nothing in it
+    UNKNOWN_CMS = "unknown_cms"  # no registered CMS family recognises the page
+    NO_DATE = "no_date"  # the page shows no publication date
+    NOT_HTML = "not_html"  # not an HTML document
+    NO_TITLE = "no_title"  # neither the article area nor <title> names the article
+    AMBIGUOUS_TITLE = "ambiguous_title"  # title candidates disagree and nothing settles which is the article's
+    TOO_LARGE = "too_large"  # bytes or elements beyond what extraction parses
 
 
 @dataclass(frozen=True)
 class NotArticle:
-    """A fetched page that must not be archived, and why."""
+    """A fetched page that must not be archived, and why (reason) in particular (detail)."""
 
     url: str
-    reason: str  # campus_only | login | challenge | link_shell | error | empty | unknown_cms | no_date | not_html
+    reason: Reason
     detail: str = ""
 
 

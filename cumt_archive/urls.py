@@ -17,8 +17,6 @@ from w3lib.url import safe_url_string
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _EXT = re.compile(r"\.([A-Za-z0-9]{1,8})$")
-_WEBPLUS_ARTICLE = re.compile(r"/c(\d+)a(\d+)/page\.(htm|psp)$")
-_VSB_ARTICLE = re.compile(r"/info/(\d+)/(\d+)\.htm$")
 MAX_NAME = 120
 
 
@@ -75,20 +73,17 @@ def site_label(host: str, domains: list[str] | tuple[str, ...]) -> str:
 def post_filename(url: str, domains: list[str] | tuple[str, ...]) -> str:
     """Stable, unique Markdown file name: `xwzx-c523a537506.md`, `news-1002-71704.md`, ...
 
-    Known article URL shapes give short readable names; anything else gets a
+    Article URL shapes that a CMS family knows give short readable names; anything else gets a
     slug plus part of its urlname so that two URLs never share a file.
     """
     parts = urlsplit(url)
     label = site_label((parts.hostname or "").lower(), domains)
     path = parts.path
-    if not parts.query:
-        match = _WEBPLUS_ARTICLE.search(path)
-        if match:
-            suffix = "-psp" if match.group(3) == "psp" else ""
-            return f"{label}-c{match.group(1)}a{match.group(2)}{suffix}.md"
-        match = _VSB_ARTICLE.search(path)
-        if match:
-            return f"{label}-{match.group(1)}-{match.group(2)}.md"
+    from .extract.families import REGISTRY  # each family knows its article URL shapes; imported late (cycle)
+
+    family_stem = REGISTRY.file_stem(url)
+    if family_stem:
+        return f"{label}-{_safe(family_stem)}.md"
     stem = _safe(unquote(path + ("?" + parts.query if parts.query else "")))[:60]
     return f"{label}-{stem}-{urlname(url)[:10]}.md"
 

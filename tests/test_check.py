@@ -136,3 +136,24 @@ def test_a_missing_warc_behind_an_article_with_missing_media_does_not_stop_the_c
     assert again.returncode == 0, again.log
     assert story.url in mirror.requests  # its capture is gone: the page is fetched again, then its image
     assert f"http://news.cumt.edu.cn{story.image_path}" in mirror.requests
+
+
+@pytest.mark.parametrize("fraction", [0.2, 0.35, 0.5, 0.65, 0.8, 0.97, 0.999])
+@pytest.mark.parametrize("garbage", [b"", b"garbage" * 100])
+def test_reading_a_damaged_warc_always_says_so(tmp_path, fraction, garbage):
+    from warcio.exceptions import ArchiveLoadFailed
+
+    from cumt_archive.model import RawPage
+    from cumt_archive.store.warc import WarcCapture, iter_pages
+
+    capture = WarcCapture(tmp_path)
+    for n in range(12):
+        capture.write(RawPage(url=f"http://xwzx.cumt.edu.cn/{n}/page.htm", body=f"<p>第{n}页</p>".encode() * 50,
+                              headers={"Content-Type": "text/html"}))
+    capture.close()
+    path = next(tmp_path.glob("*.warc.gz"))
+    assert len(list(iter_pages(path))) == 12
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * fraction)] + garbage)
+    with pytest.raises(ArchiveLoadFailed):
+        list(iter_pages(path))

@@ -2,8 +2,11 @@
 
 import html
 
-from cumt_archive.extract import extract_article
-from cumt_archive.model import Article, RawPage
+import pytest
+
+import cumt_archive.extract as extract_mod
+from cumt_archive.extract import ListRefused, PageTooLarge, extract_article, extract_list
+from cumt_archive.model import Article, NotArticle, RawPage, Reason
 from cumt_archive.profile import load_profile
 from cumt_archive.render import render
 
@@ -190,9 +193,14 @@ def test_thumbnail_links_give_the_full_image_and_chrome_inside_bodies_goes():
     assert article.text_blocks == ["正文。", "请返回上一页查看详情。"]
 
 
-def test_attachment_names_drop_the_attachment_label():
-    article = extract(webplus('<p>正文</p><p><a href="/_upload/article/files/a/b/x.xlsx">附件1：名单.xlsx</a></p>'))
-    assert [m.name for m in article.attachments] == ["名单.xlsx"]
+def test_attachment_names_are_the_link_text_as_the_page_shows_it():
+    article = extract(webplus(
+        '<p>正文</p><p><a href="/_upload/article/files/a/b/x.xlsx">附件1：名单.xlsx</a></p>'
+        '<p><a href="/_upload/article/files/a/b/y.zip">附件.zip</a></p>'
+        '<p><a href="/_upload/article/files/a/b/z.docx" sudyfile-attr="{\'title\':\'申领表.docx\'}">'
+        '<img src="/_ueditor/themes/default/images/icon_doc.gif"></a></p>'
+    ))
+    assert [m.name for m in article.attachments] == ["附件1：名单.xlsx", "附件.zip", "申领表.docx"]
 
 
 def test_mentions_of_campus_access_are_not_campus_only_notices():
@@ -217,3 +225,76 @@ def test_vsb_title_is_the_heading_the_page_title_names():
     for page_title in ("真正的标题-中国矿业大学新闻网", "中国矿业大学新闻网"):
         body = html.replace("真正的标题-中国矿业大学新闻网", page_title).encode("utf-8")
         assert extract(body.decode(), url="https://news.cumt.edu.cn/info/1002/1.htm").title == "真正的标题"
+
+
+def test_blocks_inside_a_table_cell_are_plain_text_of_the_cell():
+    article = extract(webplus(
+        "<table><tr><td><h2>博士生专业选修课</h2></td><td></td></tr>"
+        "<tr><td><p>课程</p><ul><li>数学</li><li>物理</li></ul></td><td><h3>学分</h3></td></tr></table>"
+    ))
+    assert article.text_blocks == ["| 博士生专业选修课 |  |\n| --- | --- |\n| 课程<br>数学<br>物理 | 学分 |"]
+
+
+VSB_ARTICLE = ('<html><head><title>标题-学院</title><!--Announced by Visual SiteBuilder 9--></head><body>'
+               '<div class="side"><span>2013/12/19</span> 点击：5</div>'
+               '<form name="_newscontent_fromname"><h3>标题</h3><div class="info">{meta}</div>'
+               '<div id="vsb_content"><div class="v_news_content"><p>正文 发布时间：2001-01-01</p></div></div>'
+               '</form></body></html>')
+
+
+@pytest.mark.parametrize(("meta", "shown"), [
+    ("发布时间：2021年06月01日 10:09", "2021-06-01 10:09:00"),
+    ("发布日期：2025-03-10", "2025-03-10 00:00:00"),
+    ("时间：2016/09/20 16:31", "2016-09-20 16:31:00"),
+    ("日期：2021年03月30日 08:57", "2021-03-30 08:57:00"),
+    ("更新时间：2022.11.07", "2022-11-07 00:00:00"),
+    ("Date: 2024-08-12 09:30:15", "2024-08-12 09:30:15"),
+    ("2021年04月09日 17:40&nbsp;&nbsp;责编：宣传部&nbsp;&nbsp;点击：<script>_showDynClicks(\"wbnews\", 1, 2)</script>",
+     "2021-04-09 17:40:00"),
+    ("2020/07/24 10:51 作者：张三", "2020-07-24 10:51:00"),
+    ("2019.05.06 浏览：<span>12</span>", "2019-05-06 00:00:00"),
+])
+def test_the_info_line_dates_the_article_labelled_or_not(meta: str, shown: str):
+    article = extract(VSB_ARTICLE.format(meta=meta), url="https://news.cumt.edu.cn/info/1002/1.htm")
+    assert (article.title, str(article.published)) == ("标题", shown)
+
+
+def test_no_date_in_the_info_line_is_refused_even_with_dates_in_sidebar_and_body():
+    result = extract_article(RawPage("https://news.cumt.edu.cn/info/1002/1.htm",
+                                     VSB_ARTICLE.format(meta="作者：张三 点击：5").encode("utf-8")))
+    assert isinstance(result, NotArticle) and result.reason == Reason.NO_DATE and result.detail
+
+
+def test_not_article_reasons_are_typed_and_keep_their_stored_values():
+    assert [r.value for r in Reason][:9] == [
+        "campus_only", "login", "challenge", "link_shell", "error", "empty", "unknown_cms", "no_date", "not_html"]
+    assert Reason.TOO_LARGE == "too_large" and isinstance(Reason.AMBIGUOUS_TITLE, str)
+
+
+def test_every_refusal_has_a_reason_and_a_detail():
+    pages = [RawPage(URL, b"", headers={"Content-Type": "application/pdf"}),
+             RawPage(URL, b"<html><body><p>nothing known</p></body></html>"),
+             RawPage(URL, webplus("").encode("utf-8")),
+             RawPage(URL, webplus("<p>x</p>", meta="").encode("utf-8"))]
+    for page in pages:
+        result = extract_article(page)
+        assert isinstance(result, NotArticle) and isinstance(result.reason, Reason) and result.detail, result
+
+
+def test_a_page_beyond_the_limits_is_refused_before_parsing(monkeypatch):
+    import cumt_archive.extract.page as page_module
+
+    def no_parse(text):
+        raise AssertionError("an oversized page reached lxml")
+
+    monkeypatch.setattr(page_module, "parse_text", no_parse)
+    tiny_elements = RawPage(URL, b"<html><body>" + b"<i>" * 1000 + b"</body></html>")
+    result = extract_article(tiny_elements, max_elements=500)
+    assert isinstance(result, NotArticle) and result.reason == Reason.TOO_LARGE and "1004 tags" in result.detail
+    result = extract_article(tiny_elements, max_bytes=100)
+    assert isinstance(result, NotArticle) and result.reason == Reason.TOO_LARGE
+    with pytest.raises(PageTooLarge) as refused:
+        extract_list(tiny_elements, max_elements=500)
+    assert refused.value.reason == Reason.TOO_LARGE and URL in str(refused.value)
+    assert isinstance(refused.value, ListRefused)
+    assert extract_mod.MAX_PAGE_BYTES == 8 * 1024 * 1024 and extract_mod.MAX_ELEMENTS == 200_000

@@ -44,3 +44,20 @@ def test_item_dates_without_whitespace_between_tags():
                '<span class="news_meta">2024-04-30</span></li></ul></div></body></html>')
     listing = extract_list(RawPage(url="http://www.cumt.edu.cn/19673/list.htm", body=webplus.encode("utf-8")))
     assert [i.date for i in listing.items] == [dt.date(2024, 5, 1), dt.date(2024, 4, 30)]
+
+
+def test_ten_thousand_links_to_one_story_are_one_item():
+    # Was quadratic (each link scanned every link of each ancestor); now each link walks its ancestors once.
+    links = '<li><a href="/1c/58/c523a466008/page.htm">同一篇</a><span>2024-01-02</span></li>' * 10_000
+    html = f'<html><body><div portletmode="simpleList"><ul class="wp_article_list">{links}</ul></div></body></html>'
+    listing = extract_list(RawPage(url="https://xwzx.cumt.edu.cn/523/list.htm", body=html.encode("utf-8")))
+    assert listing.family == "webplus"
+    assert [(i.url, i.title, i.date) for i in listing.items] == [
+        ("https://xwzx.cumt.edu.cn/1c/58/c523a466008/page.htm", "同一篇", dt.date(2024, 1, 2))]
+
+
+def test_a_list_between_two_other_stories_links_is_found_among_repeats():
+    links = "".join(f'<li><a href="/1c/58/c523a{n}/page.htm">第{n}篇</a></li>' * 3 for n in (1, 2))
+    html = f'<html><body><div portletmode="simpleList"><ul>{links}</ul></div><ul class="wp_paging"></ul></body></html>'
+    listing = extract_list(RawPage(url="https://xwzx.cumt.edu.cn/523/list.htm", body=html.encode("utf-8")))
+    assert [i.title for i in listing.items] == ["第1篇", "第2篇"]

@@ -12,12 +12,27 @@ from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import urljoin
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 from ..model import Block, ImageBlock, Media, TextBlock
 
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """Media a player or script shows in place of an element: page images (a PDF viewer's), or
+    video/audio files (linked as attachments)."""
+
+    images: tuple[Media, ...] = ()
+    attachments: tuple[Media, ...] = ()
+
+
 ImageSource = Callable[[HtmlElement, str], "str | None"]
 AttachmentOf = Callable[[HtmlElement, str], "Media | None"]
+EmbeddedOf = Callable[[HtmlElement, str], "Embedded | None"]
+# Elements that may stand for a player or a script-drawn viewer (everything else skips the hook).
+_EMBED_TAGS = frozenset("script video audio source embed div img span p".split())
 
 BLOCK_TAGS = frozenset(
     "p div section article header footer main aside h1 h2 h3 h4 h5 h6 ul ol li dl dt dd "
@@ -124,13 +139,16 @@ class _State:
     attachment_links: list[str] = field(default_factory=list)
     prefix: str = ""
     seen_images: set[str] = field(default_factory=set)
+    inline: bool = False  # inside a table cell: blocks are plain runs of the cell's text, no headings or bullets
 
 
 class BodyConverter:
-    def __init__(self, base_url: str, image_source: ImageSource, attachment_of: AttachmentOf) -> None:
+    def __init__(self, base_url: str, image_source: ImageSource, attachment_of: AttachmentOf,
+                 embedded_of: EmbeddedOf | None = None) -> None:
         self.base_url = base_url
         self.image_source = image_source
         self.attachment_of = attachment_of
+        self.embedded_of = embedded_of
 
     def convert(self, root: HtmlElement, *spill: HtmlElement) -> tuple[list[Block], list[Media]]:
         """Blocks of root's content, then of `spill`: elements a stray end tag pushed out of the body."""
@@ -159,7 +177,14 @@ class BodyConverter:
         if not tag:  # comments (Word's VML conditionals included), processing instructions
             return
         tag = tag.lower()
-        if tag in SKIP_TAGS or _HIDDEN.search(el.get("style", "")):
+        if _HIDDEN.search(el.get("style", "")):
+            return
+        if self.embedded_of is not None and tag in _EMBED_TAGS:
+            embedded = self.embedded_of(el, self.base_url)
+            if embedded is not None:
+                self._add_embedded(embedded, state)
+                return
+        if tag in SKIP_TAGS:
             return
         attachment = self.attachment_of(el, self.base_url)
         if attachment is not None:
@@ -179,7 +204,9 @@ class BodyConverter:
             self._add_link(el, state)
         elif tag in BLOCK_TAGS:
             self._flush(state)
-            if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            if state.inline:
+                pass
+            elif tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
                 state.prefix = "#" * int(tag[1]) + " "
             elif tag == "li":
                 parent = el.getparent()
@@ -226,7 +253,19 @@ class BodyConverter:
             state.buf.append(link)
             state.attachment_links.append(link)
 
+    def _add_embedded(self, embedded: Embedded, state: _State) -> None:
+        for image in embedded.images:
+            if image.url not in state.seen_images:
+                self._flush(state)
+                state.seen_images.add(image.url)
+                state.blocks.append(ImageBlock(image))
+        for media in embedded.attachments:
+            if all(m.url != media.url for m in state.attachments):
+                state.attachments.append(media)
+
     def _add_image(self, el: HtmlElement, state: _State) -> None:
+        if _invisible(el):
+            return  # a 0x0 poster or tracking pixel: nothing a reader sees
         src = self.image_source(el, self.base_url)
         if not src or src in state.seen_images:
             return
@@ -257,19 +296,24 @@ class BodyConverter:
             for cell in row:
                 if not isinstance(cell.tag, str) or cell.tag not in ("td", "th"):
                     continue
-                sub = _State(seen_images=state.seen_images)
-                self._walk_children(cell, sub)
-                self._flush(sub)
-                texts = [b.markdown for b in sub.blocks if isinstance(b, TextBlock)]
-                # Images inside cells cannot live in a pipe table; they follow it.
-                for block in sub.blocks:
-                    if isinstance(block, ImageBlock):
-                        state.blocks.append(block)
-                for media in sub.attachments:
-                    if all(m.url != media.url for m in state.attachments):
-                        state.attachments.append(media)
+                if _is_plain_cell(cell):
+                    # Text runs only (a Word cell's <p><span>..</span></p>): what the walk would make of
+                    # them, without walking (tables of a thousand cells are common in notices).
+                    text = _plain_cell_text(cell)
+                else:
+                    sub = _State(seen_images=state.seen_images, inline=True)
+                    self._walk_children(cell, sub)
+                    self._flush(sub)
+                    text = "<br>".join(b.markdown for b in sub.blocks if isinstance(b, TextBlock))
+                    # Images inside cells cannot live in a pipe table; they follow it.
+                    for block in sub.blocks:
+                        if isinstance(block, ImageBlock):
+                            state.blocks.append(block)
+                    for media in sub.attachments:
+                        if all(m.url != media.url for m in state.attachments):
+                            state.attachments.append(media)
                 span = cell.get("colspan", "1")
-                cells.append("<br>".join(texts).replace("|", "\\|"))
+                cells.append(text.replace("|", "\\|"))
                 cells.extend([""] * (int(span) - 1 if span.isdigit() and int(span) > 1 else 0))
             if any(c for c in cells):
                 cells_by_row.append(cells)
@@ -335,6 +379,54 @@ def escape_line_start(text: str) -> str:
     if _LINE_START_MARKER.match(text):
         return "\\" + text
     return _LINE_START_NUMBER.sub(r"\1\\\2", text, count=1)
+
+
+_INLINE_RUNS = frozenset(("span", "font"))
+
+
+def _is_plain_cell(cell: HtmlElement) -> bool:
+    """A cell whose walk yields one run of text: only span/font runs, at most inside one paragraph or div
+    with nothing beside it; no emphasis, link, image, line break, hidden part or comment."""
+    children = list(cell)
+    if not children:
+        return True
+    holder = cell
+    if len(children) == 1 and children[0].tag in ("p", "div") and not (cell.text or "").strip() \
+            and not (children[0].tail or "").strip():
+        holder = children[0]
+        if holder.get("style") and _HIDDEN.search(holder.get("style", "")):
+            return False
+    for el in holder.iterdescendants():
+        if el.tag not in _INLINE_RUNS or (el.get("style") and _HIDDEN.search(el.get("style", ""))):
+            return False
+    return True
+
+
+def _plain_cell_text(cell: HtmlElement) -> str:
+    """The one text block a plain cell's walk makes (same steps as _add_text, then _flush), inline."""
+    # The cell's text in one C call; its runs are joined before whitespace is read, which can only
+    # drop a line break between two CJK characters that the walk (run by run) would have kept as a space.
+    piece = etree.tostring(cell, method="text", encoding=str, with_tail=False)
+    if "\n" in piece:
+        piece = _WS_WITH_NEWLINE.sub(_SOFT_BREAK, piece)
+    piece = _WS.sub(" ", piece)
+    raw = _join([escape_text(piece) if _NEEDS_ESCAPE.search(piece) else piece])
+    if not raw or raw.isspace():
+        return ""
+    text = _WS.sub(" ", raw).strip()
+    if not text or _PAGE_CHROME.match(text):
+        return ""
+    return escape_line_start(text)
+
+
+_ZERO = re.compile(r"^\s*0+(?:\.0+)?\s*(?:px)?\s*$")
+_ZERO_STYLE = re.compile(r"(?:^|;)\s*(?:width|height)\s*:\s*0+(?:px)?\s*(?:;|$)", re.I)
+
+
+def _invisible(img: HtmlElement) -> bool:
+    """width or height 0 (attribute or style): a placeholder, not an image anyone sees."""
+    return any(_ZERO.match(img.get(attr) or "x") for attr in ("width", "height")) or bool(
+        _ZERO_STYLE.search(img.get("style") or ""))
 
 
 def _owning_table(row: HtmlElement) -> HtmlElement | None:

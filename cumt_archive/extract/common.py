@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from urllib.parse import urljoin
+from typing import Callable
+from urllib.parse import unquote, urljoin
 
 from lxml.html import HtmlElement
 
-from ..model import ListItem, Media, RawPage
+from ..model import ListItem, Media, RawPage, Reason
+from .body import Embedded
 from .html import text_of
 
 _DATE = re.compile(
@@ -16,7 +18,11 @@ _DATE = re.compile(
     r"(?:\s*(\d{1,2})\s*[:：]\s*(\d{2})(?:\s*[:：]\s*(\d{2}))?)?"
 )
 _SPLIT_DATE = re.compile(r"(?<!\d)(\d{1,2})\s*[-/.]\s*(\d{1,2})\s+((?:19|20)\d{2})(?!\d)")
-_DATE_LABEL = re.compile(r"(发布时间|发布日期|发表时间|更新时间|日期|时间)\s*[:：]?\s*")
+_DATE_LABEL = re.compile(
+    r"(发布时间|发布日期|发表时间|发表日期|发稿时间|更新时间|更新日期|日期|时间|"
+    r"(?<![A-Za-z])(?:Date|Published|Posted|Updated|Release Date)(?![A-Za-z]))\s*[:：]?\s*", re.I)
+# What else an article's info line holds, beside an unlabelled date: author, editor, source, a click counter.
+_INFO_LINE = re.compile(r"责编|编辑|作者|来源|点击|浏览|阅读|发布者|发布人|审核|摄影|供稿|撰稿|访问|次数|Author|Views", re.I)
 CAMPUS_ONLY = ("并非校内地址", "仅允许校内地址访问")  # the CMS's own notice, not any mention of campus access
 CHALLENGE = ("请开启JavaScript", "请启用JavaScript", "安全验证", "访问验证", "WAF", "challenge")
 ERROR_TITLES = ("404", "403", "500", "页面不存在", "找不到", "出错", "错误", "Not Found", "Forbidden", "Error")
@@ -55,48 +61,34 @@ def labelled_date(text: str) -> tuple[dt.datetime, str] | None:
     return None
 
 
-_URL_DATE = re.compile(r"/((?:19|20)\d{2})/(\d{2})(\d{2})/c\d+a\d+/page\.(?:htm|psp)")
-
-
-def url_date(url: str) -> tuple[dt.datetime, str] | None:
-    """WebPlus sites that file articles by date (`/2026/0313/c13475a290241/page.htm`) state it in the URL."""
-    match = _URL_DATE.search(url)
-    if not match:
-        return None
-    try:
-        return dt.datetime(int(match.group(1)), int(match.group(2)), int(match.group(3))), match.group(0)
-    except ValueError:
-        return None
-
-
-def classify_blocked(page: RawPage, doc: HtmlElement, html_text: str) -> tuple[str, str] | None:
+def classify_blocked(page: RawPage, doc: HtmlElement, html_text: str) -> tuple[Reason, str] | None:
     """Pages that are never articles, whatever they hold: (reason, detail) or None."""
     if page.status == 412:
-        return "challenge", "HTTP 412 script challenge"
+        return Reason.CHALLENGE, "HTTP 412 script challenge"
     if page.status >= 400:
         if any(marker in html_text for marker in CHALLENGE) and len(html_text) < 20000:
-            return "challenge", f"HTTP {page.status} script challenge"
-        return "error", f"HTTP {page.status}"
+            return Reason.CHALLENGE, f"HTTP {page.status} script challenge"
+        return Reason.ERROR, f"HTTP {page.status}"
     if re.search(r"/(cas|sso|authserver)/|/login", page.url.lower()):
-        return "login", "login page"
+        return Reason.LOGIN, "login page"
     if len(html_text) < 20000 and doc.xpath("//script") and not doc.xpath("//body//a[@href]"):
         body = doc.find("body")
         if len(text_of(body)) < 400 and re.search(
             r"\b(eval|atob|document\.cookie|location\.(reload|href|replace))", html_text
         ):
-            return "challenge", "script-only page (firewall challenge)"
+            return Reason.CHALLENGE, "script-only page (firewall challenge)"
     return None
 
 
-def why_no_article(doc: HtmlElement, html_text: str) -> tuple[str, str] | None:
+def why_no_article(doc: HtmlElement, html_text: str) -> tuple[Reason, str] | None:
     """For a page without an article body: what it is instead, when that can be told."""
     if is_campus_only(html_text):
-        return "campus_only", "campus-only notice (校内地址)"
+        return Reason.CAMPUS_ONLY, "campus-only notice (校内地址)"
     if doc.xpath("//input[@type='password']"):
-        return "login", "login form"
+        return Reason.LOGIN, "login form"
     title = text_of(doc.find(".//title"))
     if any(t in title for t in ERROR_TITLES):
-        return "error", f"error page: {title}"
+        return Reason.ERROR, f"error page: {title}"
     return None
 
 
@@ -108,9 +100,129 @@ def page_title(doc: HtmlElement) -> str:
     return text_of(doc.find(".//title"))
 
 
-def marker_score(lower_body: bytes, markers: tuple[bytes, ...]) -> int:
-    """How many of a CMS family's fingerprints a page carries."""
-    return sum(marker in lower_body for marker in markers)
+_LINE_TAGS = frozenset("div p td th li dd dt h1 h2 h3 h4 h5 h6 tr table ul ol form body section article".split())
+_DATE_HINT = re.compile(r"(?:19|20)\d{2}\s*[-./年]|\d{1,2}\s*[-/.]\s*\d{1,2}\s+(?:19|20)\d{2}")
+
+
+def _lines_with(root: HtmlElement, body: HtmlElement | None, hint: re.Pattern[str],
+                skip: Callable[[HtmlElement], bool] | None) -> list[tuple[HtmlElement, str]]:
+    """(line element, its text) for each line of root outside body whose text nodes match hint, in page order.
+
+    Works from the text nodes, so only the few lines that hold a match are ever joined into text: linear
+    in the page however deep it nests (joining every element's text would not be).
+    """
+    around = set(body.iterancestors()) if body is not None else set()
+    lines: dict[HtmlElement, None] = {}
+    for node in root.xpath(".//text()"):
+        if not hint.search(node):
+            continue
+        el = node.getparent()
+        if el is None or not isinstance(el.tag, str):
+            continue
+        if node.is_tail:
+            el = el.getparent()
+        while el is not None and el.tag not in _LINE_TAGS and el is not root:
+            el = el.getparent()
+        if el is None or el in lines or el in around or el is body or el.tag in ("script", "style"):
+            continue
+        if body is not None and body in el.iterancestors():
+            continue
+        if skip is not None and skip(el):
+            continue
+        lines[el] = None
+    return [(el, text_of(el)) for el in lines]
+
+
+def info_line_date(root: HtmlElement, body: HtmlElement | None,
+                   skip: Callable[[HtmlElement], bool] | None = None) -> tuple[dt.datetime, str] | None:
+    """The date of an article's info line: a line of root outside the body (and outside what skip says).
+
+    Labelled first (发布时间：2021-06-01); else an unlabelled date in a short line that also holds the
+    author, editor, source or the click counter (`2021年04月09日 17:40  责编：宣传部  点击：..`).
+    """
+    lines = _lines_with(root, body, _DATE_HINT, skip)
+    for _, text in lines:
+        found = labelled_date(text)
+        if found:
+            return found
+    for el, text in lines:
+        if len(text) > 200:
+            continue
+        counter = any("_showDynClicks" in (s.text or "") for s in el.iter("script"))
+        if counter or _INFO_LINE.search(text):
+            found = parse_datetime(text)
+            if found:
+                return found
+    return None
+
+
+def title_lines(root: HtmlElement, body: HtmlElement | None, page_title: str) -> list[str]:
+    """Texts of root's elements outside the body that `<title>` names (a table template's title cell).
+
+    Starts from text nodes that are part of `<title>`, then widens to the largest enclosing element whose
+    whole text `<title>` still names; only those few elements are ever joined into text.
+    """
+    if not page_title:
+        return []
+    around = set(body.iterancestors()) if body is not None else set()
+    found: list[str] = []
+    for node in root.xpath(".//text()"):
+        piece = " ".join(node.split())
+        if len(piece) < 2 or piece not in page_title:
+            continue
+        el = node.getparent()
+        if el is not None and node.is_tail:
+            el = el.getparent()
+        if el is None or not isinstance(el.tag, str) or el in around or el is body or el.tag in ("title", "script"):
+            continue
+        if body is not None and body in el.iterancestors():
+            continue
+        text = text_of(el)
+        if not agrees_with_page_title(text, page_title):
+            continue
+        parent = el.getparent()
+        while parent is not None and parent not in around and parent is not root:
+            wider = text_of(parent)
+            if not agrees_with_page_title(wider, page_title):
+                break
+            text, parent = wider, parent.getparent()
+        found.append(text)
+    return found
+
+
+_TITLE_SEPARATORS = "-_|｜–—:："
+
+
+def agrees_with_page_title(candidate: str, page_title: str) -> bool:
+    """Whether `<title>` names this candidate: all of it, its start before a site-name separator, or
+    (for a candidate long enough not to match by chance) a part of it."""
+    if not candidate or not page_title:
+        return False
+    if candidate == page_title:
+        return True
+    if page_title.startswith(candidate) and page_title[len(candidate):].lstrip()[:1] in _TITLE_SEPARATORS:
+        return True
+    return len(candidate) >= 8 and candidate in page_title
+
+
+def choose_title(primary: list[str], page_title: str, others: list[str] | tuple[str, ...] = ()) -> tuple[str, str]:
+    """(title, problem) among an article area's title candidates, cross-checked with `<title>`.
+
+    The longest candidate that `<title>` agrees with wins; else the one primary candidate, when the area
+    shows only one; several primary candidates that disagree, with nothing to settle it, are a problem
+    (a wrong title is worse than none). ("", "") when the area shows no candidate at all.
+    """
+    distinct = list(dict.fromkeys(t for t in primary if t))
+    pool = list(dict.fromkeys(t for t in [*distinct, *others] if t))
+    agreeing = [t for t in pool if agrees_with_page_title(t, page_title)]
+    if agreeing:
+        return max(agreeing, key=len), ""
+    if len(distinct) == 1:
+        return distinct[0], ""
+    if distinct:
+        shown = " / ".join(repr(t[:40]) for t in distinct[:3])
+        return "", f"title candidates disagree ({shown}) and <title> {page_title[:60]!r} names none of them"
+    return "", ""
 
 
 _IMAGE_FILE = re.compile(r"\.(jpe?g|png|gif|webp|bmp|tiff?)$", re.I)
@@ -143,7 +255,30 @@ def is_document_link(url: str) -> bool:
     return path.endswith(DOC_EXTENSIONS)
 
 
-_ATTACHMENT_PREFIX = re.compile(r"^\s*附件\s*\d*\s*[:：、.]\s*(?=\S)")
+_SUDYFILE_TITLE = re.compile(r"'title'\s*:\s*'([^']*)'")
+
+
+def sudyfile_title(el: HtmlElement) -> str:
+    """The file title WebPlus writes into `sudyfile-attr="{'title':'name.docx'}"`."""
+    match = _SUDYFILE_TITLE.search(el.get("sudyfile-attr") or "")
+    return match.group(1).strip() if match else ""
+
+
+def file_name(url: str) -> str:
+    return unquote(url.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1])
+
+
+def html_media(el: HtmlElement, base_url: str) -> "Embedded | None":
+    """`<video>`, `<audio>` (with their `<source>`s) and a stray `<source>`: the files they play, as attachments."""
+    if el.tag not in ("video", "audio", "source", "embed"):
+        return None
+    found: list[Media] = []
+    for node in [el, *el.iter("source")]:
+        src = (node.get("src") or "").strip()
+        url = urljoin(base_url, src) if src else ""
+        if url and is_web_url(url) and all(m.url != url for m in found):
+            found.append(Media(url, (el.get("title") or "").strip() or file_name(url)))
+    return Embedded(attachments=tuple(found))
 
 
 def document_link(el: HtmlElement, base_url: str, marker: str) -> Media | None:
@@ -156,12 +291,9 @@ def document_link(el: HtmlElement, base_url: str, marker: str) -> Media | None:
     url = resolve(base_url, href)
     if not is_web_url(url) or (marker not in url and not is_document_link(url)):
         return None
-    name = _ATTACHMENT_PREFIX.sub("", text_of(el))
-    attr = re.search(r"'title'\s*:\s*'([^']*)'", el.get("sudyfile-attr") or "")
-    if attr and (not name or name in ("下载", "点击下载", "附件")):
-        name = attr.group(1)
-    if not name:
-        name = url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0]
+    # The name the page shows, exactly (`附件1：申领表.docx`, `附件.zip`); the file's own title only
+    # when the link shows no text (an icon).
+    name = text_of(el) or sudyfile_title(el) or file_name(url)
     return Media(url, name)
 
 
@@ -199,10 +331,12 @@ def list_items(entries: list[tuple[HtmlElement, HtmlElement]], base_url: str) ->
     """(anchor, list item element) pairs -> items: absolute URL, title, date beside the link."""
     items: list[ListItem] = []
     seen: set[str] = set()
+    seen_hrefs: set[str] = set()
     for anchor, item in entries:
         href = (anchor.get("tppabs") or anchor.get("href") or "").strip()
-        if not href or href.startswith(("javascript:", "#")):
+        if not href or href.startswith(("javascript:", "#")) or href in seen_hrefs:
             continue
+        seen_hrefs.add(href)
         url = resolve(base_url, href)
         if url in seen:
             continue
@@ -212,37 +346,52 @@ def list_items(entries: list[tuple[HtmlElement, HtmlElement]], base_url: str) ->
     return items
 
 
-ARTICLE_HREF = re.compile(
-    r"c\d+a\d+/page\.(?:htm|psp)|/_redirect\?|/page\.(?:htm|psp)$|(?:^|/)info/\d+/\d+\.htm|content\.jsp\?", re.I
-)
-
-
 def _href(anchor: HtmlElement) -> str:
     return (anchor.get("tppabs") or anchor.get("href") or "").strip()
 
 
-def find_list_entries(scope: HtmlElement, pager_xpath: str) -> list[tuple[HtmlElement, HtmlElement]]:
+_MANY = object()  # more than one distinct story below an element
+
+
+def find_list_entries(scope: HtmlElement, pager_xpath: str,
+                      is_article_href: Callable[[str], bool]) -> list[tuple[HtmlElement, HtmlElement]]:
     """The main list of a list page, whatever its template: (anchor, item element) pairs.
 
-    Article-shaped links are found first; the element that holds several of
-    them is the list, and each of its children one item (so off-site items in
-    the same list are found too). The list with most items wins over sidebars.
+    Article-shaped links (the family says which) are found first; the lowest element that holds two
+    different stories is the list, and each of its children one item (so off-site items in the same
+    list are found too). The list with most items wins over sidebars. Linear in the page: each link
+    walks its ancestors once, so a page of 10,000 links to one story costs no more than its size.
     """
     pager = set(scope.xpath(pager_xpath)) if pager_xpath else set()
-    def in_pager(el: HtmlElement) -> bool:
-        return any(anc in pager for anc in el.iterancestors())
-    matches = [a for a in scope.iter("a") if ARTICLE_HREF.search(_href(a)) and not in_pager(a)]
-    match_set = set(matches)
+    if pager:
+        pager_anchors = {a for p in pager for a in p.iter("a")}
+    else:
+        pager_anchors = set()
+    hrefs: dict[HtmlElement, str] = {}
+    for anchor in scope.iter("a"):
+        href = _href(anchor)
+        if href and anchor not in pager_anchors and is_article_href(href):
+            hrefs[anchor] = href
+    # Which story lies below each ancestor: one href, or _MANY once two different ones meet there.
+    below: dict[HtmlElement, object] = {}
+    for anchor, href in hrefs.items():
+        for ancestor in anchor.iterancestors():
+            seen = below.get(ancestor)
+            if seen is None:
+                below[ancestor] = href
+            elif seen is not _MANY and seen != href:
+                below[ancestor] = _MANY
+            else:
+                break  # this ancestor (and so every one above it) already knows this href or several
     containers: dict[HtmlElement, None] = {}
-    for anchor in matches:
-        own = _href(anchor)
+    for anchor in hrefs:
         for ancestor in anchor.iterancestors():
             # Image lists link one story several times: only another story marks the list.
-            if any(a in match_set and _href(a) != own for a in ancestor.iter("a")):
+            if below.get(ancestor) is _MANY:
                 containers.setdefault(ancestor)
                 break
     if not containers:
-        return [(a, a.getparent() if a.getparent() is not None else a) for a in matches]
+        return [(a, a.getparent() if a.getparent() is not None else a) for a in hrefs]
     best: list[tuple[HtmlElement, HtmlElement]] = []
     for container in containers:
         entries: list[tuple[HtmlElement, HtmlElement]] = []
@@ -250,9 +399,9 @@ def find_list_entries(scope: HtmlElement, pager_xpath: str) -> list[tuple[HtmlEl
             if not isinstance(item.tag, str):
                 continue
             anchors = [item] if item.tag == "a" else list(item.iter("a"))
-            anchors = [a for a in anchors if _href(a) and not in_pager(a)]
+            anchors = [a for a in anchors if _href(a) and a not in pager_anchors]
             if anchors:
-                preferred = next((a for a in anchors if ARTICLE_HREF.search(_href(a))), anchors[0])
+                preferred = next((a for a in anchors if a in hrefs), anchors[0])
                 entries.append((preferred, item))
         if len(entries) > len(best):
             best = entries

@@ -49,18 +49,27 @@ def text_of(el: lxml.html.HtmlElement | None) -> str:
     return " ".join("".join(el.itertext()).split())
 
 
+PORTLET = "@portletmode"  # key of the elements that carry WebPlus's portletmode attribute (no class has an @)
+
+
 class ClassIndex:
     """Elements by CSS class, built in one pass: class lookups without an XPath scan each."""
 
     def __init__(self, root: lxml.html.HtmlElement) -> None:
         self._by_class: dict[str, list[lxml.html.HtmlElement]] = {}
-        for el in root.xpath("//*[@class]"):  # lxml filters in C: only classed elements become Python objects
+        # lxml filters in C: only classed elements (and WebPlus portlets) become Python objects.
+        for el in root.xpath("//*[@class or @portletmode]"):
             for name in el.get("class", "").split():
                 self._by_class.setdefault(name, []).append(el)
+            if el.get("portletmode") is not None:
+                self._by_class.setdefault(PORTLET, []).append(el)
 
     def all(self, name: str, tag: str | None = None) -> list[lxml.html.HtmlElement]:
         found = self._by_class.get(name, [])
         return [el for el in found if el.tag == tag] if tag else list(found)
+
+    def has(self, name: str) -> bool:
+        return name in self._by_class
 
     def first(self, name: str, tag: str | None = None) -> lxml.html.HtmlElement | None:
         found = self.all(name, tag)

@@ -14,7 +14,7 @@ import uuid
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
@@ -128,14 +128,55 @@ def _to_page(record) -> RawPage:  # type: ignore[no-untyped-def]
     )
 
 
+class WarcTruncated(ArchiveLoadFailed):
+    """A WARC file that ends inside a record: warcio stops there without a word, this says so."""
+
+
 def iter_pages(path: Path) -> Iterator[tuple[int, RawPage]]:
-    """(offset, page) for every response record of a WARC file, in file order."""
+    """(offset, page) for every response record of a WARC file, in file order.
+
+    Digests are checked as the records are read (a record garbled in place raises ArchiveLoadFailed), and
+    WarcTruncated is raised, after every whole record, when the file does not end on a record boundary.
+    """
     with open(path, "rb") as handle:
-        iterator = ArchiveIterator(handle)
-        for record in iterator:
+        iterator = ArchiveIterator(handle, check_digests="raise")
+        last = None
+        records = iter(iterator)
+        while True:
+            try:
+                record = next(records)
+            except StopIteration:
+                break
+            except ArchiveLoadFailed:
+                raise
+            except (AttributeError, ValueError, EOFError, zlib.error) as exc:  # how warcio meets garbage
+                raise ArchiveLoadFailed(f"{path}: garbled record after byte {iterator.offset}: {exc}") from exc
             if record.rec_type == "response":
                 page = _to_page(record)  # before asking the offset, which makes warcio skip the payload
-                yield iterator.get_record_offset(), page
+                last = iterator.get_record_offset()
+                yield last, page
+            else:
+                last = iterator.get_record_offset()
+        size = os.fstat(handle.fileno()).st_size
+        if iterator.offset < size:
+            raise WarcTruncated(f"{path}: bytes {iterator.offset}-{size} are not whole WARC records")
+        if last is not None and path.name.endswith(".gz") and not _gzip_member_whole(handle, last):
+            raise WarcTruncated(f"{path}: the last record (at byte {last}) lacks its gzip trailer")
+
+
+def _gzip_member_whole(handle: BinaryIO, offset: int) -> bool:
+    """warcio reads a gzip member without checking its trailer; a cut that removes only the trailer shows here."""
+    handle.seek(offset)
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    while not inflater.eof:
+        chunk = handle.read(1 << 20)
+        if not chunk:
+            return False
+        try:
+            inflater.decompress(chunk)
+        except zlib.error:
+            return False
+    return True
 
 
 def read_page(path: Path, offset: int) -> RawPage:

@@ -22,7 +22,7 @@ from twisted.python.failure import Failure
 
 from warcio.exceptions import ArchiveLoadFailed
 
-from ...extract import UnknownFamily, extract_article, extract_list
+from ...extract import ListRefused, extract_article, extract_list
 from ...model import Article, NotArticle
 from ...outcomes import Outcome
 from ...pagination import page_url
@@ -196,8 +196,8 @@ class CumtSpider(Spider):
             return out
         try:
             listing = extract_list(raw_page(response))
-        except UnknownFamily as exc:
-            logger.error("column %s incomplete: list page is neither WebPlus nor VSB: %s", column, exc)
+        except ListRefused as exc:  # no known CMS family, or too large to parse
+            logger.error("column %s incomplete: list page not read (%s): %s", column, exc.reason, exc)
             self.run.column_failed(entry)
             return out
         self.run.count("lists")
