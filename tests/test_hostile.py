@@ -175,3 +175,42 @@ def test_profile_bombs_and_typos_exit_2_at_once(tmp_path, profile, needle):
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert needle in proc.stderr and str(path) in proc.stderr
     assert not archive.exists()
+
+
+def _maxrss_run(command: list[str], env: dict[str, str] | None = None, timeout: int = 240) -> tuple[int, str, int]:
+    """Run a command as the child of a small runner; (exit status, output, the command's peak RSS in KiB)."""
+    runner = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
+              "print('MAXRSS_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(r.returncode)")
+    proc = subprocess.run([sys.executable, "-c", runner, *command], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+    log = proc.stdout + proc.stderr
+    return proc.returncode, log, int(log.split("MAXRSS_KB", 1)[1].split()[0])
+
+
+def test_a_gzip_bomb_is_refused_in_bounded_memory(site, tmp_path, mirror_factory):
+    import gzip
+
+    story = site.of("webplus")[0]
+    path = story.url.split("cumt.edu.cn", 1)[1]
+    bomb = b"<html><body>" + b"<b></b>" * (50 * 1024 * 1024 // 7) + b"</body></html>"
+    packed = gzip.compress(bomb, 9)
+    assert len(packed) < 200 * 1024
+    (site.root / "xwzx.cumt.edu.cn" / "bomb.gz").write_bytes(packed)
+    (site.root / "xwzx.cumt.edu.cn" / "_routes.json").write_text(json.dumps({path: {
+        "file": "bomb.gz", "headers": {"Content-Encoding": "gzip", "Content-Type": "text/html; charset=utf-8"}}}))
+    mirror = mirror_factory(site.root)
+    archive = tmp_path / "archive"
+    code, log, maxrss_kb = _maxrss_run(crawl_command(archive, site.list_urls), env=crawl_env(mirror.proxy_url))
+    assert maxrss_kb < 500 * 1024, maxrss_kb
+    assert len(list((archive / "posts").glob("*.md"))) == 9
+    rows = db_rows(archive, f"SELECT status, reason FROM articles WHERE url='{story.url}'")
+    assert rows and rows[0][0] in ("failed", "not_article"), rows  # refused with a reason, never archived
+    assert story.url in log
+    # The same page saved to disk, 50 MB of tiny elements, through regenerate --from-html.
+    saved = tmp_path / "saved" / "xwzx.cumt.edu.cn" / path.lstrip("/")
+    saved.parent.mkdir(parents=True)
+    saved.write_bytes(bomb)
+    code, log, maxrss_kb = _maxrss_run([sys.executable, "-m", "cumt_archive.cli", "regenerate", "--from-html",
+                                        str(tmp_path / "saved"), "--archive", str(tmp_path / "regen")])
+    assert maxrss_kb < 500 * 1024, maxrss_kb
+    assert "too_large" in log
