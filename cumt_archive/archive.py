@@ -19,6 +19,7 @@ from .render import LAYOUTS, MEDIA_LINKS, RenderOptions, render
 from .store.files import ArchiveLayout, atomic_write
 from .store.index import ArchiveIndex
 from .store.lock import ArchiveLock
+from .store.repair import repair_dangling_refs
 from .store.warc import recover_open_files
 from .urls import media_relpath, post_filename
 
@@ -72,6 +73,8 @@ class Archive:
         for note in recover_open_files(self.layout.warc):
             logger.warning("recovered WARC file left open by an interrupted run: %s", note)
         self.index = ArchiveIndex(self.layout.index)
+        for note in repair_dangling_refs(self.index.db, self.layout.warc):
+            logger.warning("index pointed past the end of a WARC file, repaired: %s", note)
         for path in self.index.orphaned_posts():
             if (self.layout.root / path).exists():
                 (self.layout.root / path).unlink()

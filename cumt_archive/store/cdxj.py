@@ -41,7 +41,8 @@ def update_cdxj(root: Path) -> Path:
     names = {w.name for w in warcs}
     for warc in warcs:
         part = folder / f"{warc.name}.cdxj"
-        if not part.exists():
+        # A WARC file changed after it was indexed (cut back after a crash) is indexed again.
+        if not part.exists() or part.stat().st_mtime_ns < warc.stat().st_mtime_ns:
             index_warc(warc, part)
     for stale in folder.glob("*.warc.gz.cdxj"):
         if stale.name[: -len(".cdxj")] not in names:
