@@ -24,11 +24,11 @@ from warcio.archiveiterator import ArchiveIterator
 from cumt_archive.archive import Archive
 from cumt_archive.crawl.capture import PageCapture
 from cumt_archive.profile import load_profile
-from cumt_archive.store.cdxj import INDEX_NAME
+from cumt_archive.store.cdxj import INDEX_NAME, index_warc
 from cumt_archive.store.replay import CaptureTable
 from cumt_archive.store.warc import warc_files
 from cumt_archive.urls import media_relpath
-from conftest import FIXTURES, run_crawl, tree_bytes
+from conftest import run_crawl, tree_bytes
 from sitegen import GeneratedSite
 from test_crawl_site import EXPECTED, SITE, site_bytes
 
@@ -122,6 +122,14 @@ def test_regenerate_rebuilds_posts_and_media_byte_identical_offline(crawled, tmp
     assert proc.returncode == 0, proc.stderr
     assert f"articles={len(EXPECTED['articles'])}" in proc.stdout
     assert tree_bytes(copy, "posts", "media") == before
+
+
+def test_cdxj_lines_written_by_the_crawl_are_those_cdxj_indexer_writes(crawled, tmp_path):
+    (warc,) = warc_files(crawled / "warc")
+    ours = (crawled / "indexes" / f"{warc.name}.cdxj").read_text(encoding="utf-8")
+    index_warc(warc, tmp_path / "theirs.cdxj")  # Webrecorder's cdxj-indexer over the same file
+    assert ours == (tmp_path / "theirs.cdxj").read_text(encoding="utf-8")
+    assert not list((crawled / "indexes").glob("*.open"))
 
 
 def test_cdxj_index_points_at_every_capture(crawled):

@@ -20,6 +20,7 @@ from scrapy import Request
 from scrapy.http import Response
 
 from ..archive import Archive
+from ..store.cdxj import indexes_folder, update_cdxj
 from ..store.payloads import PayloadStore
 from ..store.warc import Exchange, WarcCapture, sha1_b32, warc_now
 
@@ -60,7 +61,7 @@ class PageCapture:
     def __init__(self, archive: Archive) -> None:
         assert archive.index is not None
         self.index = archive.index
-        self.warc = WarcCapture(archive.layout.warc)
+        self.warc = WarcCapture(archive.layout.warc, index_folder=indexes_folder(archive.layout.root))
         self.payloads = PayloadStore(self.index.db)
         self.archive_root = archive.layout.root
         self.revisits = 0
@@ -74,19 +75,18 @@ class PageCapture:
             # read as pages) are deduplicated across URLs.
             earlier = None
         written = self.warc.write_exchange(exchange, revisit_of=earlier, payload_digest=digest)
-        if written.revisit:
-            self.revisits += 1
-        elif digest:
-            self.payloads.add(digest, exchange.url, written.warc_date, written.ref)
+        with self.index.transaction():  # one commit for both rows
+            if written.revisit:
+                self.revisits += 1
+            elif digest:
+                self.payloads.add(digest, exchange.url, written.warc_date, written.ref)
+            self.index.record_capture(exchange.url, exchange.status, written.warc_date, written.ref.file,
+                                      written.ref.offset)
         # The callback reads this page back by reference: point it at the record that holds the bytes.
         request.meta["warc_ref"] = earlier.ref if earlier is not None else written.ref
-        self.index.record_capture(exchange.url, exchange.status, written.warc_date, written.ref.file,
-                                  written.ref.offset)
 
     def close(self) -> None:
         self.warc.close()
         if self.revisits:
             logger.info("%d refetched payloads were already archived: written as revisit records", self.revisits)
-        from ..store.cdxj import update_cdxj  # after the file is closed and synced under its final name
-
-        update_cdxj(self.archive_root)
+        update_cdxj(self.archive_root)  # after the file is closed and synced under its final name

@@ -1,7 +1,8 @@
 """The archive's CDXJ index of its WARC files, in the format pywb and `cdxj-indexer` read and write.
 
-`indexes/<warc file>.cdxj` holds each closed WARC file's lines (written once, by Webrecorder's
-cdxj-indexer), and `indexes/index.cdxj` all of them merged in sort order: the index a replay tool
+`indexes/<warc file>.cdxj` holds each closed WARC file's lines (written by the crawl as it writes
+the records, in cdxj-indexer's exact format; for any other WARC file, by Webrecorder's cdxj-indexer
+itself), and `indexes/index.cdxj` all of them merged in sort order: the index a replay tool
 loads (pywb: `cdx-indexer`-style "cdxj" source, or copy it beside the WARCs). It is brought up to
 date after every run; merging streams the sorted files, so memory does not grow with the archive.
 """
@@ -13,8 +14,6 @@ import logging
 import os
 from contextlib import ExitStack
 from pathlib import Path
-
-from cdxj_indexer import CDXJIndexer
 
 from .warc import warc_files
 
@@ -28,6 +27,8 @@ def indexes_folder(root: Path) -> Path:
 
 def index_warc(warc: Path, out: Path) -> None:
     """One WARC file -> its sorted CDXJ lines, written atomically."""
+    from cdxj_indexer import CDXJIndexer  # only for WARC files the crawl did not index as it wrote them
+
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     CDXJIndexer(output=str(tmp), inputs=[str(warc)], sort=True, post_append=True).process_all()
     os.replace(tmp, out)
@@ -47,6 +48,8 @@ def update_cdxj(root: Path) -> Path:
     for stale in folder.glob("*.warc.gz.cdxj"):
         if stale.name[: -len(".cdxj")] not in names:
             stale.unlink()
+    for partial in folder.glob("*.cdxj.open"):  # lines of a run that was killed: its file was indexed above
+        partial.unlink()
     merged = folder / INDEX_NAME
     tmp = merged.with_name(f".{merged.name}.tmp-{os.getpid()}")
     with ExitStack() as stack, open(tmp, "w", encoding="utf-8") as out:

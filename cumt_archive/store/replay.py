@@ -52,6 +52,8 @@ class CaptureTable:
             CREATE TABLE captures (row INTEGER PRIMARY KEY, url TEXT, status INTEGER, rec_type TEXT, file TEXT,
                                    off INTEGER, digest TEXT, content_type TEXT, location TEXT, warc_date TEXT);
             CREATE TABLE payloads (digest TEXT PRIMARY KEY, file TEXT, off INTEGER);
+            CREATE INDEX captures_url ON captures (url);
+            CREATE INDEX captures_file ON captures (file, row);
         """)
 
     def close(self) -> None:

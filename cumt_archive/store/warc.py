@@ -15,17 +15,21 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import json
 import os
+import re
 import uuid
 import zlib
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator
+from typing import BinaryIO, Iterable, Iterator, Sequence
 from urllib.parse import urlsplit
 
+import surt
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
+from warcio.timeutils import iso_date_to_timestamp
 
 from ..model import RawPage
 
@@ -65,10 +69,10 @@ class Exchange:
 
     url: str
     status: int
-    response_headers: list[tuple[str, str]]
+    response_headers: Sequence[tuple[str, str]]
     body: bytes
     method: str = "GET"
-    request_headers: list[tuple[str, str]] = ()  # type: ignore[assignment]
+    request_headers: Sequence[tuple[str, str]] = ()
     request_body: bytes = b""
     protocol: str = "HTTP/1.1"
     fetched_at: str = ""
@@ -153,7 +157,7 @@ def http_request_head(method: str, url: str, headers: Iterable[tuple[str, str]])
 class WarcCapture:
     """The run's WARC file, open for appending whole gzip members, one per record."""
 
-    def __init__(self, folder: Path, prefix: str = "cumt") -> None:
+    def __init__(self, folder: Path, prefix: str = "cumt", index_folder: Path | None = None) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d%H%M%S%f")  # sorts runs, even within a second
         self.name = f"{prefix}-{stamp}-{os.getpid()}-{uuid.uuid4().hex[:6]}.warc.gz"
@@ -163,6 +167,10 @@ class WarcCapture:
         self._handle: BinaryIO = open(self._open_path, "ab")
         self._position = self._handle.tell()
         self.records = 0
+        self._last_length = 0
+        # CDXJ lines of this file, written as its records are (reading the file again costs more than the
+        # crawl's own writing); sorted into indexes/<name>.cdxj when the file is closed.
+        self._cdxj: CdxjSink | None = CdxjSink(index_folder, self.name) if index_folder is not None else None
         info = (b"software: cumt-archive (Scrapy)\r\nformat: WARC File Format 1.0\r\n"
                 b"description: every exchange of the cumt-archive crawl, headers and bodies as received "
                 b"(bodies de-chunked, still in their content encoding)\r\n")
@@ -172,7 +180,7 @@ class WarcCapture:
     # -- writing -----------------------------------------------------------------------
 
     def _append(self, warc_type: str, url: str, date: str, content_type: str, head_parts: list[bytes],
-                payload_parts: list[bytes | memoryview], extra: list[tuple[str, str]] = (),  # type: ignore[assignment]
+                payload_parts: Sequence[bytes | memoryview], extra: Sequence[tuple[str, str]] = (),
                 record_id: str | None = None, payload_digest: str | None = None, level: int = TEXT_LEVEL) -> int:
         """One record as one gzip member (so each can be read alone), flushed; returns its offset.
 
@@ -218,6 +226,7 @@ class WarcCapture:
         written += write(compressor.compress(b"\r\n\r\n") + compressor.flush())
         self._handle.flush()
         self._position += written
+        self._last_length = written
         self.records += 1
         return offset
 
@@ -240,21 +249,22 @@ class WarcCapture:
                                   payload_digest=payload_digest,
                                   level=compression_level(exchange.response_headers, exchange.body))
             digest = payload_digest or sha1_b32(hashlib.sha1(exchange.body))
+        if self._cdxj is not None:
+            self._cdxj.add(exchange.url, date, "warc/revisit" if revisit_of is not None else
+                           _mime(exchange.response_headers), exchange.status, digest, self._last_length, offset)
         request_head = http_request_head(exchange.method, exchange.url, exchange.request_headers)
         self._append("request", exchange.url, date, "application/http; msgtype=request", [request_head],
                      [exchange.request_body] if exchange.request_body else [],
                      [("WARC-Concurrent-To", response_id)])
         return Written(WarcRef(self.name, offset), digest, date, revisit_of is not None)
 
-    def write(self, page: RawPage, method: str = "GET") -> WarcRef:
+    def write(self, page: RawPage) -> WarcRef:
         """A page known only by its decoded body and headers (saved pages): one response record."""
+        # The body is decoded already: headers about its wire encoding would lie.
         headers = [(k, v) for k, v in page.headers.items() if k.lower() not in ("content-encoding", "content-length")]
-        exchange = Exchange(url=page.url, status=page.status or 200, response_headers=headers, body=page.body,
-                            method=method, fetched_at=page.fetched_at)
-        date = exchange.fetched_at or warc_now()
-        head = http_response_head(exchange.status, exchange.response_headers, len(page.body))
-        offset = self._append("response", page.url, date, "application/http; msgtype=response", [head],
-                              [memoryview(page.body)] if page.body else [])
+        head = http_response_head(page.status or 200, headers, len(page.body))
+        offset = self._append("response", page.url, page.fetched_at or warc_now(), "application/http; msgtype=response",
+                              [head], [memoryview(page.body)] if page.body else [])
         return WarcRef(self.name, offset)
 
     def close(self) -> None:
@@ -269,6 +279,53 @@ class WarcCapture:
         else:
             self._open_path.unlink(missing_ok=True)
         fsync_dir(self.folder)
+        if self._cdxj is not None:
+            self._cdxj.close(keep=self.records > 1)
+
+
+def _mime(headers: Iterable[tuple[str, str]]) -> str | None:
+    for name, value in headers:
+        if name.lower() == "content-type":
+            return re.split(r"[;\s]", value, maxsplit=1)[0].strip()
+    return None
+
+
+class CdxjSink:
+    """CDXJ lines for one WARC file, exactly as cdxj-indexer writes them (SURT key, 14-digit time, JSON),
+    appended to `<name>.cdxj.open` as records are written and sorted into `<name>.cdxj` on close."""
+
+    def __init__(self, folder: Path, warc_name: str) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / f"{warc_name}.cdxj"
+        self.warc_name = warc_name
+        self._open_path = folder / f"{warc_name}.cdxj{OPEN_SUFFIX}"
+        self._handle = open(self._open_path, "w", encoding="utf-8")
+
+    def add(self, url: str, warc_date: str, mime: str | None, status: int, digest: str, length: int,
+            offset: int) -> None:
+        entry = {"url": url}
+        if mime:
+            entry["mime"] = mime
+        entry.update({"status": str(status), "digest": digest, "length": str(length), "offset": str(offset),
+                      "filename": self.warc_name})
+        try:
+            key = surt.surt(url)
+        except Exception:  # noqa: BLE001 - cdxj-indexer falls back to the URL itself, so do we
+            key = url
+        self._handle.write(f"{key} {iso_date_to_timestamp(warc_date)} {json.dumps(entry)}\n")
+
+    def close(self, keep: bool) -> None:
+        self._handle.close()
+        if not keep:
+            self._open_path.unlink(missing_ok=True)
+            return
+        with open(self._open_path, encoding="utf-8") as handle:
+            lines = sorted(handle)  # one run's lines: bounded by the run, not by the archive
+        tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
+        with open(tmp, "w", encoding="utf-8") as out:
+            out.writelines(lines)
+        os.replace(tmp, self.path)
+        self._open_path.unlink()
 
 
 @dataclass(frozen=True)
