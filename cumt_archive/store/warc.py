@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator, Sequence
 from urllib.parse import urlsplit
 
-import surt
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.timeutils import iso_date_to_timestamp
@@ -300,6 +299,9 @@ class CdxjSink:
         self.warc_name = warc_name
         self._open_path = folder / f"{warc_name}.cdxj{OPEN_SUFFIX}"
         self._handle = open(self._open_path, "w", encoding="utf-8")
+        import surt  # here, not at import: it loads tldextract, which every command would pay for
+
+        self._surt = surt.surt
 
     def add(self, url: str, warc_date: str, mime: str | None, status: int, digest: str, length: int,
             offset: int) -> None:
@@ -309,7 +311,7 @@ class CdxjSink:
         entry.update({"status": str(status), "digest": digest, "length": str(length), "offset": str(offset),
                       "filename": self.warc_name})
         try:
-            key = surt.surt(url)
+            key = self._surt(url)
         except Exception:  # noqa: BLE001 - cdxj-indexer falls back to the URL itself, so do we
             key = url
         self._handle.write(f"{key} {iso_date_to_timestamp(warc_date)} {json.dumps(entry)}\n")
