@@ -20,6 +20,7 @@ from .render import LAYOUTS, MEDIA_LINKS, RenderOptions, render
 from .store.files import ArchiveLayout, atomic_write
 from .store.index import ArchiveIndex
 from .store.lock import ArchiveLock
+from .store.repair import repair_dangling_refs
 from .store.warc import recover_open_files
 from .urls import canonical_url, media_relpath, post_filename
 
@@ -83,6 +84,8 @@ class Archive:
             raise IndexDamaged(
                 f"{self.layout.index}: the index is damaged ({exc}); `cumt-archive check --archive "
                 f"{self.layout.root} --repair` rebuilds it from the WARC files") from exc
+        for note in repair_dangling_refs(self.index.db, self.layout.warc):
+            logger.warning("index pointed past the end of a WARC file, repaired: %s", note)
         for path in self.index.orphaned_posts():
             if (self.layout.root / path).exists():
                 (self.layout.root / path).unlink()

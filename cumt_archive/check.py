@@ -30,7 +30,7 @@ from .extract import extract_article
 from .model import Article
 from .outcomes import Outcome
 from .store.index import ArchiveIndex
-from .store.warc import iter_pages, read_page, warc_files
+from .store.warc import iter_pages, read_page, sha1_b32, warc_files
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +111,24 @@ def scan_warc(path: Path, report: CheckReport) -> None:
         report.add(Damage.WARC, path.name, f"unreadable after byte {offset}: {type(exc).__name__}: {exc}")
 
 
+@dataclass(frozen=True)
+class RecordHead:
+    rec_type: str
+    url: str
+    payload_digest: str
+
+
+def record_head(path: Path, offset: int) -> RecordHead:
+    """The type, target and payload digest of the record at offset (its payload is not read)."""
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        for record in ArchiveIterator(handle):
+            headers = record.rec_headers
+            return RecordHead(record.rec_type, headers.get_header("WARC-Target-URI") or "",
+                              headers.get_header("WARC-Payload-Digest") or "")
+    raise ValueError(f"{path}@{offset}: no WARC record there")
+
+
 def _archived_rows(index: ArchiveIndex) -> Iterator[tuple[str, str, str | None, str | None, int | None]]:
     rows = index.db.execute(
         "SELECT urlname, url, path, warc_file, warc_offset FROM articles WHERE status='ok' ORDER BY url")
@@ -135,11 +153,12 @@ def _media_findings(archive: Archive, article: Article, report: CheckReport) -> 
             (media.url,)).fetchone()
         if capture is not None:
             try:
-                payload = read_page(archive.layout.warc / capture[0], capture[1]).body
+                head = record_head(archive.layout.warc / capture[0], capture[1])
             except Exception:  # noqa: BLE001 - reported as a reference problem by the capture check
                 continue
-            if hashlib.sha1(payload).digest() != hashlib.sha1(path.read_bytes()).digest():
-                report.add(Damage.MEDIA_DIFFERS, media.url, f"{path.relative_to(archive.layout.root)}")
+            if head.payload_digest and head.payload_digest != sha1_b32(hashlib.sha1(path.read_bytes())):
+                report.add(Damage.MEDIA_DIFFERS, media.url, f"{path.relative_to(archive.layout.root)}: not the bytes "
+                           f"captured in {capture[0]}")
                 missing.append(media.url)
     return missing
 
@@ -156,12 +175,12 @@ def check_archive(archive: Archive, repair: bool = False) -> CheckReport:
             "SELECT warc_file, warc_offset, url FROM captures ORDER BY warc_file, warc_offset").fetchall():
         report.counts["captures"] += 1
         try:
-            page = read_page(archive.layout.warc / warc_file, offset)
+            head = record_head(archive.layout.warc / warc_file, offset)
         except Exception as exc:  # noqa: BLE001
             report.add(Damage.REFERENCE, url, f"{warc_file}@{offset}: {type(exc).__name__}: {exc}")
             continue
-        if page.url != url:
-            report.add(Damage.REFERENCE, url, f"{warc_file}@{offset} holds {page.url}")
+        if head.url != url or head.rec_type not in ("response", "revisit"):
+            report.add(Damage.REFERENCE, url, f"{warc_file}@{offset} holds a {head.rec_type} record of {head.url}")
     for urlname, url, relpath, warc_file, offset in _archived_rows(index):
         report.counts["articles"] += 1
         if warc_file is None or offset is None:

@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="print the archive's state from its index")
     status.add_argument("--archive", required=True, type=Path)
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    export = sub.add_parser("export", help="write the archive as a WACZ package (WARC files, CDXJ, pages)")
+    export.add_argument("--archive", required=True, type=Path)
+    export.add_argument("--wacz", required=True, type=Path, metavar="FILE", help="the .wacz file to write")
     return parser
 
 
@@ -172,6 +175,10 @@ def main(argv: list[str] | None = None) -> int:
             return _regenerate(args)
         if args.command == "check":
             return _check(args)
+        if args.command == "export":
+            from .export_wacz import export_command  # only export needs the wacz tool loaded
+
+            return export_command(args.archive, args.wacz)
         return _status(args)
     except ArchiveBusy as exc:
         print(f"cumt-archive: {exc}", file=sys.stderr)

@@ -13,16 +13,20 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 from urllib.parse import quote, unquote, urlsplit
 
+from warcio.exceptions import ArchiveLoadFailed
+
 from .archive import Archive, Duplicate
 from .extract import extract_article
 from .model import Article, Media, RawPage
-from .store.warc import WarcCapture, iter_pages, warc_files
+from .store.replay import Capture, CaptureTable
+from .store.warc import WarcCapture, WarcError, warc_files
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -58,31 +62,64 @@ def _publish(archive: Archive, article: Article, report: RegenerateReport, warc_
 
 
 def from_warc(archive: Archive, progress: Progress | None = None) -> RegenerateReport:
-    """Every article page captured in the archive's WARC files -> Markdown, in one streaming pass.
+    """Every article page captured in the archive's WARC files -> Markdown, and its media -> media/.
 
-    Files and records are read oldest first, so an article captured again (a revision) ends as its
-    newest capture that is still an article. Nothing is kept per page, so memory stays flat however
-    large the archive is; counts are per capture (a revised article counts once per capture).
+    Reads the WARC files alone. A first streaming pass notes every response and revisit record in a
+    temporary SQLite table (URL, status, digest, where); the second publishes the article pages in
+    archive order, oldest first, so an article captured again (a revision) ends as its newest capture
+    that is still an article, and writes each article's images and attachments from their newest
+    capture (following archived redirects, and revisit records to the bytes they stand for). Nothing
+    is kept in memory per page or per capture; counts are per capture.
     """
     report = RegenerateReport()
     files = warc_files(archive.layout.warc)
-    for number, path in enumerate(files, 1):
+    with tempfile.TemporaryDirectory(prefix="cumt-regenerate-") as tmp:
+        table = CaptureTable(Path(tmp) / "captures.sqlite", archive.layout.warc)
         try:
-            for offset, page in iter_pages(path):
-                report.counts["pages"] += 1
-                result = extract_article(page) if page.status == 200 else None
-                if isinstance(result, Article):
-                    _publish(archive, result, report, path.name, offset, page.fetched_at)
-                else:
-                    report.counts["not_articles"] += 1
-        except Exception as exc:  # noqa: BLE001 - warcio raises many kinds on a torn or garbled file
-            # One damaged file must not hide the others: say which, and go on.
-            report.counts["errors"] += 1
-            report.problems.append(f"{path}: unreadable after {report.counts['pages']} pages read "
-                                   f"({type(exc).__name__}: {exc}); `cumt-archive check` tells more")
-        if progress:
-            progress(number, len(files))
+            for path in files:
+                try:
+                    table.add_file(path)
+                except Exception as exc:  # noqa: BLE001 - see iter_records: damage of any kind, said once
+                    # One damaged file must not hide the others: say which, keep what it held before, go on.
+                    report.counts["errors"] += 1
+                    report.problems.append(f"{path}: damaged ({type(exc).__name__}: {exc}); the records before "
+                                           "the damage are used; `cumt-archive check` tells more")
+            for number, path in enumerate(files, 1):
+                for capture in table.captures(path.name):
+                    if capture.is_page:
+                        _regenerate_capture(archive, table, capture, report)
+                if progress:
+                    progress(number, len(files))
+        finally:
+            table.close()
     return report
+
+
+def _regenerate_capture(archive: Archive, table: CaptureTable, capture: Capture, report: RegenerateReport) -> None:
+    report.counts["pages"] += 1
+    try:
+        page = table.page(capture)
+    except (WarcError, OSError, ArchiveLoadFailed, ValueError, AttributeError, EOFError) as exc:
+        report.counts["errors"] += 1
+        report.problems.append(str(exc))
+        return
+    result = extract_article(page)
+    if not isinstance(result, Article):
+        report.counts["not_articles"] += 1
+        return
+    # The crawl stores an article's media before it decides whether the story is a duplicate: so here.
+    for media in result.media:
+        source = table.latest(media.url)
+        if source is None:
+            continue  # never downloaded (failed, off limits): the crawl has no file either
+        try:
+            report.counts["media_copied"] += table.copy_payload(source, archive.media_path(media))
+        except (WarcError, OSError) as exc:
+            report.counts["errors"] += 1
+            report.problems.append(f"{media.url} (in {result.url}): {exc}")
+    # The index keeps pointing at the response record that holds the page's bytes.
+    ref_file, ref_offset = table.payload_location(capture)
+    _publish(archive, result, report, ref_file, ref_offset, page.fetched_at)
 
 
 _SELF_URL = re.compile(

@@ -113,7 +113,7 @@ def test_regenerate_reads_every_file_past_a_damaged_one_and_exits_non_zero(crawl
         post.unlink()
     proc = cli("regenerate", "--archive", str(archive), "--quiet")
     assert proc.returncode == 1
-    assert first.name in proc.stderr and "unreadable" in proc.stderr
+    assert first.name in proc.stderr and "damaged" in proc.stderr
     written = {p.name for p in (archive / "posts").glob("*.md")}
     assert {"xwzx-c523a600009.md", "xwzx-c523a600010.md"} <= written  # from the second, later file
 

@@ -84,6 +84,10 @@ class OriginalMediaPipeline(FilesPipeline):
         run = get_run(crawler)
         pipeline = cls(str(run.archive.layout.media), crawler=crawler)
         pipeline.run = run  # type: ignore[attr-defined]
+        # Media have their own size limit (videos may be larger than any page should be); unset, the
+        # page limit DOWNLOAD_MAXSIZE applies to them too.
+        pipeline.media_maxsize = crawler.settings.getint(  # type: ignore[attr-defined]
+            "MEDIA_MAXSIZE", crawler.settings.getint("DOWNLOAD_MAXSIZE"))
         return pipeline
 
     def get_media_requests(self, item: ArticleItem, info: MediaPipeline.SpiderInfo) -> list[Request]:
@@ -91,13 +95,24 @@ class OriginalMediaPipeline(FilesPipeline):
         if refresh:
             self.expires = 0  # -a refresh=1: stored media count as expired and are fetched again
         index = self.run.index  # type: ignore[attr-defined]
+        maxsize = getattr(self, "media_maxsize", 0)
         requests = []
         for media in item.article.media:
             if not refresh and index.media_settled(canonical_url(media.url)):
                 continue  # gone (404/410) or refused earlier: plain runs do not ask again
             requests.append(Request(media.url, meta={"media_name": media.name, "allow_offsite": True,
-                                                     "article_url": item.article.url}))
+                                                     "article_url": item.article.url,
+                                                     **({"download_maxsize": maxsize} if maxsize else {})}))
         return requests
+
+    def media_to_download(self, request: Request, info: MediaPipeline.SpiderInfo, *, item: Any = None) -> Any:
+        """A stored file counts as done only if the WARC files hold it too (the WARC is the archive):
+        media stored before they were captured, or whose capture a crash lost, are fetched again."""
+        captured = self.run.index.db.execute(  # type: ignore[attr-defined]
+            "SELECT 1 FROM captures WHERE url=? AND status BETWEEN 200 AND 399 LIMIT 1", (request.url,)).fetchone()
+        if captured is None:
+            return None
+        return super().media_to_download(request, info, item=item)
 
     async def media_downloaded(self, response: Response, request: Request, info: MediaPipeline.SpiderInfo, *,
                                item: Any = None) -> Any:

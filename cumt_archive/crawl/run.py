@@ -99,7 +99,9 @@ class ArchiveRun:
         self.run_id = 0
         crawler.archive_run = self  # type: ignore[attr-defined]
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
-        crawler.signals.connect(self.response_received, signal=signals.response_received)
+        # response_downloaded, not response_received: it comes before the downloader middlewares, so
+        # redirects are captured too, and bodies are still as they came over the wire.
+        crawler.signals.connect(self.response_received, signal=signals.response_downloaded)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
