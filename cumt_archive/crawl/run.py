@@ -116,6 +116,6 @@ class ArchiveRun:
         self.crawler.cumt_exit_status = exit_status  # type: ignore[attr-defined]
         self.index.finish_run(self.run_id, exit_status, dict(self.counts))
         summary = " ".join(f"{k}={self.counts[k]}" for k in COUNTS)
-        log = logger.info if exit_status == 0 else logger.error
-        log("run %d %s: %s; exit status %d", self.run_id, reason, summary, exit_status)
+        # Logged by the crawl command once the engine has stopped, so that it is the log's last line.
+        self.crawler.cumt_summary = f"run {self.run_id} {reason}: {summary}"  # type: ignore[attr-defined]
         self.archive.close()

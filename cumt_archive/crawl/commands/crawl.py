@@ -1,22 +1,49 @@
-"""`scrapy crawl`, with the archive run's outcome as the exit status.
+"""`scrapy crawl`, with the archive run's outcome as the exit status and an operator's log.
 
 0: all went well; 1: some stories failed (they are retried next run) or the
-crawl could not start; 2: bad arguments (Scrapy's usage error); 3: another
-run holds the archive.
+crawl could not start; 2: bad arguments or an archive that cannot be written
+(nothing is touched); 3: another run holds the archive.
+
+The run's summary is logged here, after the engine has stopped, so that it is
+the last line of the output and of LOG_FILE whatever Scrapy logs while closing.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+import time
+from pathlib import Path
 
 from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapy.exceptions import UsageError
 
-EXIT_BUSY = 3
+from cumt_archive.crawl import log as operator_log
+from cumt_archive.progress import rate_text
+from cumt_archive.store.files import ArchiveLayout
+
+EXIT_USAGE, EXIT_BUSY = 2, 3
+
+logger = logging.getLogger("cumt_archive.crawl.run")
 
 
 class Command(ScrapyCrawl):
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        super().add_options(parser)
+        parser.add_argument("--version", action="store_true", help="print cumt-archive's version and exit")
+
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        if getattr(opts, "version", False):
+            from cumt_archive.version import version_text
+
+            print(version_text())
+            sys.exit(0)
+        super().process_options(args, opts)
+        assert self.settings is not None
+        # Before Scrapy's CrawlerProcess exists, so that its start-up banner obeys the operator filter.
+        operator_log.install(self.settings)
+
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if len(args) != 1:
             raise UsageError
@@ -24,6 +51,7 @@ class Command(ScrapyCrawl):
         crawler = self._create_crawler(args[0])
         spidercls = crawler.spidercls
         from cumt_archive.crawl.run import archive_busy_message, validate_settings
+        from cumt_archive.preflight import archive_write_problem
 
         validate = getattr(spidercls, "validate_arguments", None)
         try:
@@ -31,16 +59,36 @@ class Command(ScrapyCrawl):
             if validate is not None:
                 validate(opts.spargs, self.settings)
         except ValueError as exc:
-            raise UsageError(str(exc), print_help=False) from exc
+            # One line, like every other refusal; Scrapy's usage text says nothing about -a or -s.
+            print(f"cumt-archive: {exc}", file=sys.stderr)
+            self.exitcode = EXIT_USAGE
+            return
 
+        root = Path(self.settings.get("ARCHIVE_DIR"))
+        unwritable = archive_write_problem(root)
+        if unwritable is None:
+            try:
+                ArchiveLayout(root).create()
+            except OSError as exc:
+                unwritable = f"{root}: cannot create the archive: {exc.strerror or exc}"
+        if unwritable:
+            print(f"cumt-archive: {unwritable}", file=sys.stderr)
+            self.exitcode = EXIT_USAGE
+            return
         busy = archive_busy_message(self.settings)
         if busy:
             print(f"cumt-archive: {busy}", file=sys.stderr)
             self.exitcode = EXIT_BUSY
             return
+        started = time.monotonic()
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
         if self.crawler_process.bootstrap_failed:
             self.exitcode = getattr(crawler, "cumt_exit_status", 1) or 1
         else:
             self.exitcode = getattr(crawler, "cumt_exit_status", 0)
+        summary = getattr(crawler, "cumt_summary", None)
+        if summary:
+            pages = int(crawler.stats.get_value("response_received_count", 0)) if crawler.stats else 0
+            log = logger.info if self.exitcode == 0 else logger.error
+            log("%s; %s; exit status %d", summary, rate_text(pages, time.monotonic() - started), self.exitcode)
