@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cumt-archive", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=version_text(), help="print the version and exit")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", help="what to do")
     regen = sub.add_parser("regenerate", help="rebuild every Markdown file from saved pages, offline",
                            description="Rebuild every Markdown file from saved pages, offline.")
     regen.add_argument("--archive", required=True, type=Path, metavar="DIR",

@@ -134,23 +134,41 @@ def test_sigkill_mid_crawl_then_rerun_equals_a_clean_crawl(site, tmp_path, mirro
     assert db.execute("SELECT COUNT(*) FROM runs WHERE finished IS NULL").fetchone()[0] == 1  # the killed run
 
 
+HOLD_LOCK = """
+import sys
+from pathlib import Path
+from cumt_archive.store.lock import ArchiveLock
+lock = ArchiveLock(Path(sys.argv[1]) / ".lock")
+lock.acquire()
+print("held", flush=True)
+sys.stdin.read()  # until the test closes our stdin
+"""
+
+
 def test_second_run_on_the_same_archive_refuses_at_once(site, tmp_path, mirror_factory):
     mirror = mirror_factory(site.root)
     archive = tmp_path / "archive"
-    slow = crawl_command(archive, site.list_urls, "-s", "DOWNLOAD_DELAY=0.1", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1")
-    first = subprocess.Popen(slow, cwd=REPO, env=crawl_env(mirror.proxy_url),
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert _wait_for(lambda: len(list((archive / "posts").glob("*.md"))) >= 1, 60)
-    started = time.monotonic()
-    second = run_crawl(archive, site.list_urls, mirror.proxy_url)
-    assert time.monotonic() - started < 30
-    assert second.returncode == 3
-    assert "another run holds the archive" in second.stderr
-    regen = subprocess.run([sys.executable, "-m", "cumt_archive.cli", "regenerate", "--archive", str(archive)],
-                           capture_output=True, text=True, timeout=60)
-    assert regen.returncode == 3 and "another run holds the archive" in regen.stderr
-    out, _ = first.communicate(timeout=120)
-    assert first.returncode == 0, out
+    assert run_crawl(archive, site.list_urls[:1], mirror.proxy_url).returncode == 0
+    # Another process holds the lock for as long as the test wants: no race with a crawl's speed.
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(archive)], cwd=REPO, text=True,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        before = len(mirror.requests)
+        second = run_crawl(archive, site.list_urls, mirror.proxy_url)
+        assert second.returncode == 3, second.log
+        assert second.stderr.strip().splitlines() == [
+            f"cumt-archive: {archive}: another run holds the archive (pid {holder.pid}); try again when it ends"]
+        assert "Traceback" not in second.log and len(mirror.requests) == before  # refused before any request
+        regen = subprocess.run([sys.executable, "-m", "cumt_archive.cli", "regenerate", "--archive", str(archive)],
+                               capture_output=True, text=True, timeout=60)
+        assert regen.returncode == 3 and "another run holds the archive" in regen.stderr
+        assert subprocess.run([sys.executable, "-m", "cumt_archive.cli", "status", "--archive", str(archive)],
+                              capture_output=True, text=True, timeout=60).returncode == 0  # status reads anyway
+    finally:
+        holder.communicate("", timeout=30)
+    third = run_crawl(archive, site.list_urls, mirror.proxy_url)
+    assert third.returncode == 0, third.log
     assert len(list((archive / "posts").glob("*.md"))) == 18
 
 
