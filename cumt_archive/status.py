@@ -183,3 +183,15 @@ def remembered_settings(root: Path) -> dict[str, str]:
         return {}
     finally:
         db.close()
+
+
+def output_settings(settings: Any, remembered: dict[str, str]) -> dict[str, str]:
+    """A crawl's layout and media links: `-s MARKDOWN_...` on the command line (or any priority above
+    settings.py) wins and is remembered; otherwise the archive's own; otherwise settings.py's default."""
+    from scrapy.settings import SETTINGS_PRIORITIES
+
+    chosen = {}
+    for key, name in (("render.layout", "MARKDOWN_LAYOUT"), ("render.media_links", "MARKDOWN_MEDIA_LINKS")):
+        explicit = (settings.getpriority(name) or 0) > SETTINGS_PRIORITIES["project"]
+        chosen[key] = settings.get(name) if explicit or key not in remembered else remembered[key]
+    return chosen

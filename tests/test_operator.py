@@ -334,3 +334,17 @@ def test_the_archive_remembers_its_output_settings(tmp_path):
     back = cli("regenerate", "--archive", str(archive), "--media-links", "original")
     assert "media links: local -> original" in back.stderr
     assert post.read_bytes() == (FIXTURES / "pages" / "seed-xwzx" / "expected.md").read_bytes()
+
+
+def test_a_plain_crawl_keeps_the_archive_output_settings_and_s_changes_them():
+    from scrapy.settings import Settings
+
+    from cumt_archive.status import output_settings
+
+    settings = Settings()
+    settings.setmodule("cumt_archive.crawl.settings", priority="project")
+    remembered = {"render.layout": "inline", "render.media_links": "local"}
+    assert output_settings(settings, remembered) == remembered
+    assert output_settings(settings, {}) == {"render.layout": "seed", "render.media_links": "original"}
+    settings.set("MARKDOWN_MEDIA_LINKS", "original", priority="cmdline")
+    assert output_settings(settings, remembered) == {"render.layout": "inline", "render.media_links": "original"}

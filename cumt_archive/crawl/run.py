@@ -16,6 +16,7 @@ from ..archive import Archive
 from ..profile import ProfileError, load_profile
 from ..render import LAYOUTS, MEDIA_LINKS
 from ..store.files import ArchiveLayout
+from ..status import output_settings, remembered_settings
 from ..store.lock import ArchiveBusy, ArchiveLock
 from .capture import PageCapture
 
@@ -67,17 +68,19 @@ class ArchiveRun:
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
         self.crawler = crawler
+        # The archive's own output settings stand unless this run sets them with -s (and then they stick).
+        output = output_settings(settings, remembered_settings(Path(settings.get("ARCHIVE_DIR"))))
         self.archive = Archive(
             settings.get("ARCHIVE_DIR"),
             load_profile(settings.get("SITE_PROFILE")),
-            settings.get("MARKDOWN_LAYOUT"),
-            settings.get("MARKDOWN_MEDIA_LINKS"),
+            output["render.layout"],
+            output["render.media_links"],
         )
         self.archive.open()
         assert self.archive.index is not None
         self.index = self.archive.index
-        self.index.set_meta("render.layout", settings.get("MARKDOWN_LAYOUT"))
-        self.index.set_meta("render.media_links", settings.get("MARKDOWN_MEDIA_LINKS"))
+        for key, value in output.items():
+            self.index.set_meta(key, value)
         self.index.set_meta("profile", settings.get("SITE_PROFILE"))
         self.capture = PageCapture(self.archive)
         self.counts: Counter[str] = Counter({k: 0 for k in COUNTS})
