@@ -348,3 +348,14 @@ def test_a_plain_crawl_keeps_the_archive_output_settings_and_s_changes_them():
     assert output_settings(settings, {}) == {"render.layout": "seed", "render.media_links": "original"}
     settings.set("MARKDOWN_MEDIA_LINKS", "original", priority="cmdline")
     assert output_settings(settings, remembered) == {"render.layout": "inline", "render.media_links": "original"}
+
+
+def test_a_crawl_that_cannot_start_is_one_line_naming_the_archive(tmp_path):
+    archive = tmp_path / "archive"
+    (archive / "index.sqlite").mkdir(parents=True)  # an index SQLite cannot open
+    proc = subprocess.run([sys.executable, "-m", "scrapy", "crawl", "cumt", "-a", "columns=xwzx-523",
+                           "-s", f"ARCHIVE_DIR={archive}"], cwd=REPO, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "http_proxy": "http://127.0.0.1:9"})
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [f"cumt-archive: {archive}: the crawl could not start: "
+                                        "OperationalError: unable to open database file"]

@@ -11,6 +11,7 @@ the last line of the output and of LOG_FILE whatever Scrapy logs while closing.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 import time
@@ -22,6 +23,7 @@ from scrapy.exceptions import UsageError
 from cumt_archive.crawl import log as operator_log
 from cumt_archive.progress import rate_text
 from cumt_archive.store.files import ArchiveLayout
+from cumt_archive.store.lock import ArchiveBusy
 
 EXIT_USAGE, EXIT_BUSY = 2, 3
 
@@ -81,8 +83,21 @@ class Command(ScrapyCrawl):
             self.exitcode = EXIT_BUSY
             return
         started = time.monotonic()
-        self.crawler_process.crawl(crawler, **opts.spargs)
+        startup_errors: list[BaseException] = []
+        run = self.crawler_process.crawl(crawler, **opts.spargs)
+        if isinstance(run, asyncio.Future):
+            # A crawl that cannot start (the archive taken by a run that started at the same instant,
+            # an index that cannot be opened) is one line, not asyncio's "exception never retrieved".
+            run.add_done_callback(lambda task: startup_errors.extend(
+                [task.exception()] if not task.cancelled() and task.exception() else []))
         self.crawler_process.start()
+        if startup_errors:
+            error = startup_errors[0]
+            print(f"cumt-archive: {error}" if isinstance(error, (ArchiveBusy, OSError, ValueError))
+                  else f"cumt-archive: {root}: the crawl could not start: {type(error).__name__}: {error}",
+                  file=sys.stderr)
+            self.exitcode = EXIT_BUSY if isinstance(error, ArchiveBusy) else 1
+            return
         if self.crawler_process.bootstrap_failed:
             self.exitcode = getattr(crawler, "cumt_exit_status", 1) or 1
         else:
