@@ -69,6 +69,21 @@ def reason_key(reason: str | None) -> str:
     return text or "unknown"
 
 
+def columns_asked(args: dict[str, Any], profile_name: str | None) -> list[str]:
+    """The column entry pages a crawl with these arguments set out to walk: `lists`, the profile's
+    `columns` by key, or every column of the profile. [] when the profile cannot be read."""
+    if args.get("lists"):
+        return list(args["lists"])
+    from .profile import ProfileError, load_profile
+
+    try:
+        profile = load_profile(profile_name)
+    except ProfileError:
+        return []
+    keys = set(args.get("columns") or ())
+    return [c.list_url for c in profile.columns if not keys or c.key in keys]
+
+
 def _connect(index: Path) -> sqlite3.Connection:
     base = "file:" + quote(str(index.resolve()))
     try:
@@ -111,9 +126,12 @@ def read_status(root: Path) -> ArchiveStatus:
             "SELECT url, reason, attempts FROM articles WHERE status='failed' ORDER BY url")]
         missing = [StoryRow(url, f"{n} media file(s) missing", 0) for url, n in db.execute(
             "SELECT url, media_missing FROM articles WHERE status='ok' AND media_missing > 0 ORDER BY url")]
-        columns = [url for (url,) in db.execute(
-            "SELECT DISTINCT s.list_url FROM sightings s LEFT JOIN columns c ON c.list_url = s.list_url "
-            "WHERE c.walked_to_end IS NULL ORDER BY s.list_url")]
+        walked = {url for (url,) in db.execute("SELECT list_url FROM columns WHERE walked_to_end IS NOT NULL")}
+        seen = {url for (url,) in db.execute("SELECT DISTINCT list_url FROM sightings")}
+        last_crawl = db.execute("SELECT args FROM runs WHERE kind='crawl' ORDER BY id DESC LIMIT 1").fetchone()
+        profile = db.execute("SELECT value FROM meta WHERE key='profile'").fetchone()
+        asked = columns_asked(json.loads(last_crawl[0] or "{}") if last_crawl else {}, profile[0] if profile else None)
+        columns = sorted((seen | set(asked)) - walked)
         runs = [RunRow(i, kind, started, finished, exit_status, json.loads(args or "{}"), json.loads(counts or "{}"))
                 for i, kind, started, finished, exit_status, args, counts in db.execute(
                     "SELECT id, kind, started, finished, exit_status, args, counts FROM runs ORDER BY id DESC LIMIT ?",

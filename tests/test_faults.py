@@ -147,6 +147,7 @@ def test_bad_pages_are_not_archived_and_each_is_one_log_line_with_its_url(faulty
         lines = [line for line in result.log.splitlines() if url in line and ("ERROR" in line or "WARNING" in line)]
         assert any(words in line for line in lines), (url, lines)
     assert result.returncode == 1  # stories failed; they are retried by the next run
+    assert "Traceback" not in result.log  # network errors and bad pages are lines, never tracebacks
 
 
 def test_challenge_stops_requests_to_that_host(faulty_crawl):

@@ -178,6 +178,8 @@ def test_status_table_and_nested_json_agree_with_the_runs_and_work_read_only(sit
     assert data["stories"]["archived"] == said["new"] == 7
     assert data["stories"]["failed"] == 1 and [f["url"] for f in data["failed"]] == [broken.url]
     assert data["files"] == {"posts": 7, "media": said["media"], "warc": 1}
+    assert data["columns_not_walked"] == ["http://gone.cumt.edu.cn/1/list.htm"]
+    assert "columns not walked to the end yet: 1\n    http://gone.cumt.edu.cn/1/list.htm" in table.stdout
     assert table.returncode == 0, table.stderr
     assert "7 archived, 1 failed" in table.stdout
     assert f"{broken.url}  HTTP 500" in table.stdout
@@ -359,3 +361,32 @@ def test_a_crawl_that_cannot_start_is_one_line_naming_the_archive(tmp_path):
     assert proc.returncode == 1
     assert proc.stderr.splitlines() == [f"cumt-archive: {archive}: the crawl could not start: "
                                         "OperationalError: unable to open database file"]
+
+
+def test_crawl_progress_reads_the_engine_and_the_run(caplog):
+    from types import SimpleNamespace
+
+    from scrapy.exceptions import NotConfigured
+    from scrapy.settings import Settings
+
+    from cumt_archive.crawl.progress import CrawlProgress
+
+    class Scheduler:
+        def __len__(self) -> int:
+            return 40
+
+    crawler = SimpleNamespace(
+        stats=SimpleNamespace(get_value=lambda key, default=0: {"response_received_count": 60}.get(key, default)),
+        engine=SimpleNamespace(scheduler=Scheduler(), downloader=SimpleNamespace(active={1, 2})),
+        archive_run=SimpleNamespace(counts={"new": 5, "failed": 1, "media_failed": 2}),
+        settings=Settings({"PROGRESS_INTERVAL": 60}),
+        signals=SimpleNamespace(connect=lambda *a, **k: None),
+    )
+    extension = CrawlProgress.from_crawler(crawler)  # type: ignore[arg-type]
+    assert extension.snapshot() == (60, 42, 5, 3)
+    with caplog.at_level(logging.INFO, logger="cumt_archive.crawl.progress"):
+        extension.log_progress()
+    assert caplog.messages[0].startswith("progress: 60 pages, 42 queued, 5 new stories, 3 failures; at least ")
+    crawler.settings = Settings({"PROGRESS_INTERVAL": 0})
+    with pytest.raises(NotConfigured):
+        CrawlProgress.from_crawler(crawler)  # type: ignore[arg-type]
