@@ -213,7 +213,8 @@ def _saved_pages(source: Path, report: RegenerateReport) -> Iterator[tuple[Path,
     for folder, dirs, files in os.walk(source):
         dirs.sort()
         if Path(folder) == source:
-            for name in [d for d in dirs if not d.startswith(".") and not is_host_dir(d)]:
+            # `page_files/` beside a page a browser saved holds its assets, not pages: no need to say so.
+            for name in [d for d in dirs if not d.startswith(".") and not d.endswith("_files") and not is_host_dir(d)]:
                 report.skip(f"{source / name}: not a host name, folder skipped")
             dirs[:] = [d for d in dirs if is_host_dir(d)]
         for name in sorted(files):

@@ -108,6 +108,13 @@ def test_default_log_is_a_page_and_the_summary_is_its_last_line(site, tmp_path, 
     last = text.strip().splitlines()[-1]
     assert summary_counts(last)["unchanged"] == 0 and last.endswith("exit status 0")
     assert "TelnetConsole" not in text and "RemoteControl" not in text  # closed surface
+    # At INFO into LOG_FILE, as the cron script runs it: the same page as on the terminal.
+    info_file = tmp_path / "cron.log"
+    third = run_crawl(archive, site.list_urls, mirror.proxy_url, "-s", f"LOG_FILE={info_file}")
+    assert third.returncode == 0 and third.stderr == ""
+    cron = info_file.read_text(encoding="utf-8").strip().splitlines()
+    assert all("[cumt_archive." in line for line in cron) and "Dumping Scrapy stats" not in "\n".join(cron)
+    assert summary_counts(cron[-1])["unchanged"] == 0 and len(cron) < 10
 
 
 def test_operator_filter_keeps_own_lines_and_scrapy_warnings_only():
