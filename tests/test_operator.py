@@ -164,9 +164,14 @@ def test_status_table_and_nested_json_agree_with_the_runs_and_work_read_only(sit
     broken = site.of("webplus")[0]
     routes = site.root / "xwzx.cumt.edu.cn" / "_routes.json"
     routes.write_text('{"%s": {"always_status": 500}}' % broken.url.split("cumt.edu.cn", 1)[1])
+    pictureless = site.of("vsb")[0]
+    news_routes = site.root / "news.cumt.edu.cn" / "_routes.json"
+    news_routes.write_text(json.dumps({**json.loads(news_routes.read_text()),
+                                       pictureless.image_path: {"always_status": 500}}))
     mirror = mirror_factory(site.root)
     archive = tmp_path / "archive"
-    # One story fails, one column cannot be read at all (its host is not in the mirror).
+    # One story fails, one picture cannot be fetched, one column cannot be read at all (its host is not
+    # in the mirror).
     result = run_crawl(archive, [*site.list_urls, "http://gone.cumt.edu.cn/1/list.htm"], mirror.proxy_url,
                        "-s", "RETRY_TIMES=0")
     assert result.returncode == 1
@@ -186,6 +191,8 @@ def test_status_table_and_nested_json_agree_with_the_runs_and_work_read_only(sit
     assert data["stories"]["failed"] == 1 and [f["url"] for f in data["failed"]] == [broken.url]
     assert data["files"] == {"posts": 7, "media": said["media"], "warc": 1}
     assert data["columns_not_walked"] == ["http://gone.cumt.edu.cn/1/list.htm"]
+    assert data["missing_media"] == [{"url": pictureless.url, "reason": "1 media file(s) missing", "attempts": 0}]
+    assert f"articles with missing media (fetched again next run): 1\n    {pictureless.url}" in table.stdout
     assert "columns not walked to the end yet: 1\n    http://gone.cumt.edu.cn/1/list.htm" in table.stdout
     assert table.returncode == 0, table.stderr
     assert "7 archived, 1 failed" in table.stdout
