@@ -31,7 +31,7 @@ _PAGE_SUFFIXES = (".htm", ".html", ".shtml", ".psp", ".jsp", ".php", ".asp", ".a
 _HTML_START = re.compile(rb"<(?:!doctype\s+html|html|head|body|meta|title)\b", re.I)
 # The summary's keys; `lists` and `not_articles` mean what they mean in the crawl's summary.
 SUMMARY_KEYS = ("pages", "articles", "new", "updated", "unchanged", "duplicates", "lists", "not_articles",
-                "skipped", "media_copied", "errors")
+                "gone", "skipped", "media_copied", "errors")
 
 
 @dataclass
@@ -55,7 +55,7 @@ class RegenerateReport:
         """One page that gives no article: counted by reason and, unless it is a list page, logged with its URL."""
         kind, reason = classify_not_archived(page, result)
         self.counts[kind] += 1
-        if kind == "lists":
+        if kind in ("lists", "skipped"):
             return
         self.reasons[reason] += 1
         detail = f": {result.detail}" if result is not None and result.detail else ""
@@ -65,10 +65,12 @@ class RegenerateReport:
 def classify_not_archived(page: RawPage, result: NotArticle | None) -> tuple[str, str]:
     """(summary key, reason) for a page that gave no article: a column's list page, an HTTP answer
     that is no page (robots.txt, 404...), or a page that is not an article (its extraction reason)."""
-    if page.status != 200:
-        return "not_articles", f"HTTP {page.status}"
     if page.url.endswith("/robots.txt"):
         return "skipped", "robots.txt"
+    if page.status in (404, 410):
+        return "gone", f"HTTP {page.status}"
+    if page.status != 200:
+        return "not_articles", f"HTTP {page.status}"
     if result is not None and result.reason == "empty":
         try:
             if extract_list(page).items:

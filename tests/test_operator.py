@@ -404,3 +404,18 @@ def test_crawl_progress_reads_the_engine_and_the_run(caplog):
     crawler.settings = Settings({"PROGRESS_INTERVAL": 0})
     with pytest.raises(NotConfigured):
         CrawlProgress.from_crawler(crawler)  # type: ignore[arg-type]
+
+
+def test_pages_not_archived_are_classified_as_the_crawl_counts_them():
+    from cumt_archive.model import NotArticle, RawPage
+    from cumt_archive.regenerate import classify_not_archived
+
+    list_page = RawPage(url="http://xwzx.cumt.edu.cn/523/list.htm",
+                        body=(FIXTURES / "lists" / "wp-xwzx-classic" / "body.html").read_bytes())
+    assert classify_not_archived(list_page, NotArticle(list_page.url, "empty")) == ("lists", "list page")
+    robots = RawPage(url="http://xwzx.cumt.edu.cn/robots.txt", body=b"", status=404)
+    assert classify_not_archived(robots, None) == ("skipped", "robots.txt")
+    gone = RawPage(url="http://xwzx.cumt.edu.cn/1/c1a2/page.htm", body=b"", status=404)
+    assert classify_not_archived(gone, None) == ("gone", "HTTP 404")
+    shell = RawPage(url="http://news.cumt.edu.cn/info/1002/1.htm", body=b"<html></html>")
+    assert classify_not_archived(shell, NotArticle(shell.url, "link_shell", "x")) == ("not_articles", "link_shell")
