@@ -31,10 +31,18 @@ class UsageProblem(ValueError):
     """Arguments that cannot work (checked before anything is created); exit status 2."""
 
 
+class _PrintVersion(argparse.Action):
+    """--version, computed only when asked (it imports Scrapy, which every other command can do without)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        print(version_text())
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cumt-archive", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=version_text(), help="print the version and exit")
+    parser.add_argument("--version", action=_PrintVersion, nargs=0, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", help="what to do")
     regen = sub.add_parser("regenerate", help="rebuild every Markdown file from saved pages, offline",
                            description="Rebuild every Markdown file from saved pages, offline.")

@@ -200,11 +200,6 @@ def url_for(rel: Path, body: bytes) -> str:
     return f"http://{host.lower()}/{quote(path, safe='/%')}"
 
 
-def _looks_like_html(path: Path) -> bool:
-    with open(path, "rb") as handle:
-        return bool(_HTML_START.search(handle.read(4096)))
-
-
 def _saved_pages(source: Path, report: RegenerateReport) -> Iterator[tuple[Path, Path]]:
     """(file, path relative to source) of every saved page, streamed in a stable order.
 
@@ -229,13 +224,8 @@ def _saved_pages(source: Path, report: RegenerateReport) -> Iterator[tuple[Path,
                 except (ValueError, OSError):
                     report.skip(f"{path}: symbolic link out of the source tree, not followed")
                     continue
-            try:
-                if not path.is_file() or not _looks_like_html(path):
-                    continue
-            except OSError as exc:
-                report.skip(f"{path}: cannot read: {exc.strerror or exc}")
-                continue
-            yield path, path.relative_to(source)
+            if path.is_file():
+                yield path, path.relative_to(source)
 
 
 def _already_captured(archive: Archive, url: str, body: bytes) -> tuple[str, int] | None:
@@ -263,7 +253,13 @@ def from_html(archive: Archive, source: Path, progress: Progress | None = None) 
     assert archive.index is not None
     try:
         for done, (path, rel) in enumerate(_saved_pages(source, report), 1):
-            body = path.read_bytes()
+            try:
+                body = path.read_bytes()
+            except OSError as exc:
+                report.skip(f"{path}: cannot read: {exc.strerror or exc}")
+                continue
+            if not _HTML_START.search(body[:4096]):
+                continue  # not a page, whatever its name (a text file, an image saved without suffix)
             try:
                 url = url_for(rel, body)
             except UnmappableName as exc:
