@@ -125,6 +125,7 @@ def test_operator_filter_keeps_own_lines_and_scrapy_warnings_only():
     assert keep_record("scrapy.downloadermiddlewares.redirect", logging.WARNING, "x")
     assert not keep_record("scrapy.downloadermiddlewares.retry", logging.ERROR, "Gave up retrying %(request)s")
     assert keep_record("twisted", logging.ERROR, "Unhandled error")
+    assert keep_record("scrapy.crawler", logging.INFO, "Received %(signame)s, shutting down gracefully. Send again")
 
 
 def test_progress_lines_say_done_queued_new_failures_and_what_is_left():

@@ -18,6 +18,8 @@ from typing import Any
 # retrying" repeats what the request's errback (our own line, with the column or story) says.
 _SCRAPY_PREFIXES = ("scrapy.", "py.warnings")
 _REDUNDANT = ("Gave up retrying",)
+# Scrapy's INFO lines an operator does want: a signal received (Ctrl-C, a kill from cron's timeout).
+_WANTED = ("Received SIG", "Received %(signame)s")
 
 _installed: logging.Handler | None = None
 
@@ -34,7 +36,7 @@ def keep_record(name: str, level: int, message: str) -> bool:
     if not (name == "scrapy" or name.startswith(_SCRAPY_PREFIXES)):
         return True
     if level < logging.WARNING:
-        return False
+        return message.startswith(_WANTED)
     return not message.startswith(_REDUNDANT)
 
 
