@@ -19,7 +19,7 @@ from .profile import ProfileError, load_profile
 from .progress import Progress, rate_text
 from .regenerate import SourceError, check_source, from_html, from_warc
 from .render import LAYOUTS, MEDIA_LINKS
-from .status import REMEMBERED, StatusError, format_table, read_status, remembered_settings
+from .status import REMEMBERED, IndexUnreadable, StatusError, format_table, read_status, remembered_settings
 from .store.files import ArchiveLayout
 from .store.lock import ArchiveBusy
 from .version import version_text
@@ -137,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     except ArchiveBusy as exc:
         print(f"cumt-archive: {exc}", file=sys.stderr)
         return EXIT_BUSY
+    except IndexUnreadable as exc:  # a damaged archive, not a usage error
+        print(f"cumt-archive: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except (UsageProblem, SourceError, StatusError, ProfileError, ArchiveError) as exc:
         print(f"cumt-archive: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -21,7 +21,11 @@ LISTED = 20  # failed stories, missing media... listed in the table (all of them
 
 
 class StatusError(ValueError):
-    """No archive, or an index that cannot be read; the message names the path."""
+    """No archive here; the message names the path."""
+
+
+class IndexUnreadable(StatusError):
+    """An index SQLite cannot read (damaged, not a database); the message names the file."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,7 @@ def _connect(index: Path) -> sqlite3.Connection:
         db = sqlite3.connect(base + "?mode=ro", uri=True)
         db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
         return db
-    except sqlite3.OperationalError:
+    except sqlite3.DatabaseError:
         pass
     # A WAL database on a read-only filesystem: nobody can be writing it, so read it as immutable.
     try:
@@ -98,7 +102,7 @@ def _connect(index: Path) -> sqlite3.Connection:
         db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
         return db
     except sqlite3.DatabaseError as exc:
-        raise StatusError(f"{index}: cannot read the index: {exc}") from exc
+        raise IndexUnreadable(f"{index}: cannot read the index: {exc}") from exc
 
 
 def _count_files(folder: Path, pattern: str) -> int:
@@ -137,7 +141,7 @@ def read_status(root: Path) -> ArchiveStatus:
                     "SELECT id, kind, started, finished, exit_status, args, counts FROM runs ORDER BY id DESC LIMIT ?",
                     (RUNS_SHOWN,))]
     except sqlite3.DatabaseError as exc:
-        raise StatusError(f"{layout.index}: cannot read the index: {exc}") from exc
+        raise IndexUnreadable(f"{layout.index}: cannot read the index: {exc}") from exc
     finally:
         db.close()
     files = {"posts": _count_files(layout.posts, "*.md"), "media": _count_files(layout.media, "*"),

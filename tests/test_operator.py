@@ -420,3 +420,18 @@ def test_pages_not_archived_are_classified_as_the_crawl_counts_them():
     assert classify_not_archived(gone, None) == ("gone", "HTTP 404")
     shell = RawPage(url="http://news.cumt.edu.cn/info/1002/1.htm", body=b"<html></html>")
     assert classify_not_archived(shell, NotArticle(shell.url, "link_shell", "x")) == ("not_articles", "link_shell")
+
+
+def test_a_damaged_index_is_one_line_for_every_command(tmp_path):
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    index = archive / "index.sqlite"
+    index.write_bytes(b"not a database, garbage " * 200)
+    line = f"cumt-archive: {index.resolve()}: cannot read the index: file is not a database"
+    crawl = subprocess.run([sys.executable, "-m", "scrapy", "crawl", "cumt", "-a", "columns=xwzx-523",
+                            "-s", f"ARCHIVE_DIR={archive}"], cwd=REPO, capture_output=True, text=True, timeout=60,
+                           env={**os.environ, "http_proxy": "http://127.0.0.1:9"})
+    for proc in (cli("status", "--archive", str(archive)), cli("regenerate", "--archive", str(archive)), crawl):
+        assert proc.returncode == 1
+        assert proc.stderr.splitlines() == [line], proc.stderr
+    assert index.read_bytes() == b"not a database, garbage " * 200
