@@ -1,4 +1,5 @@
-# One entry point for people and CI. Everything installs into ./.venv and tests/hexo/node_modules.
+# One entry point for people and CI. Everything installs into ./.venv and tests/hexo/node_modules
+# (Hexo 7 with its marked renderer and the landscape theme, pinned by tests/hexo/package-lock.json).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed

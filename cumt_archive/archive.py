@@ -34,6 +34,11 @@ class ArchiveError(ValueError):
 class IndexDamaged(ArchiveError):
     """index.sqlite is not a sound SQLite database; `cumt-archive check --repair` rebuilds it."""
 
+    def __init__(self, index: Path, detail: object) -> None:
+        root = index.resolve().parent
+        super().__init__(f"{index.resolve()}: the index is damaged ({detail}); `cumt-archive check --archive "
+                         f"{root} --repair` rebuilds it from the WARC files")
+
 
 @dataclass(frozen=True)
 class Published:
@@ -81,9 +86,7 @@ class Archive:
             self.index = ArchiveIndex(self.layout.index)
         except sqlite3.DatabaseError as exc:
             self._lock.release()
-            raise IndexDamaged(
-                f"{self.layout.index}: the index is damaged ({exc}); `cumt-archive check --archive "
-                f"{self.layout.root} --repair` rebuilds it from the WARC files") from exc
+            raise IndexDamaged(self.layout.index, exc) from exc
         for note in repair_dangling_refs(self.index.db, self.layout.warc):
             logger.warning("index pointed past the end of a WARC file, repaired: %s", note)
         for path in self.index.orphaned_posts():

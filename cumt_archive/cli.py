@@ -1,71 +1,119 @@
 """`cumt-archive`: the offline commands (regenerate, status). Crawling is `scrapy crawl cumt`.
 
-None of these commands starts Scrapy or touches the network.
+None of these commands starts Scrapy or touches the network. Exit status: 0 all went well; 1 some
+pages could not be written or read; 2 bad arguments or an archive that cannot be written (nothing
+is touched); 3 another run holds the archive.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sqlite3
 import sys
+import time
 from pathlib import Path
 
-from .archive import Archive, ArchiveError
+from .archive import Archive, ArchiveError, IndexDamaged
+from .preflight import archive_write_problem
 from .profile import ProfileError, load_profile
-from .regenerate import from_html, from_warc, print_progress
+from .progress import Progress, rate_text
+from .regenerate import SourceError, check_source, from_html, from_warc
 from .render import LAYOUTS, MEDIA_LINKS
+from .status import REMEMBERED, IndexUnreadable, StatusError, format_table, read_status, remembered_settings
 from .store.files import ArchiveLayout
-from .store.index import ArchiveIndex
 from .store.lock import ArchiveBusy
+from .version import version_text
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
 
 
+class UsageProblem(ValueError):
+    """Arguments that cannot work (checked before anything is created); exit status 2."""
+
+
+class _PrintVersion(argparse.Action):
+    """--version, computed only when asked (it imports Scrapy, which every other command can do without)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        print(version_text())
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cumt-archive", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    regen = sub.add_parser("regenerate", help="rebuild every Markdown file from saved pages, offline")
-    regen.add_argument("--archive", required=True, type=Path, help="the archive directory (ARCHIVE_DIR)")
+    parser = argparse.ArgumentParser(prog="cumt-archive", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action=_PrintVersion, nargs=0, help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", help="what to do")
+    regen = sub.add_parser("regenerate", help="rebuild every Markdown file from saved pages, offline",
+                           description="Rebuild every Markdown file from saved pages, offline.")
+    regen.add_argument("--archive", required=True, type=Path, metavar="DIR",
+                       help="the archive directory (the crawl's ARCHIVE_DIR)")
     regen.add_argument("--from-html", type=Path, metavar="SRC",
-                       help="read a wget -x tree of saved pages (host/path) instead of the archive's WARC files")
-    regen.add_argument("--profile", help="site profile name or YAML path (default: the one the archive was crawled with)")
-    regen.add_argument("--layout", choices=LAYOUTS, help="Markdown layout (default: the archive's own)")
-    regen.add_argument("--media-links", choices=MEDIA_LINKS, help="media link mode (default: the archive's own)")
-    regen.add_argument("--quiet", action="store_true", help="no progress line")
+                       help="read a wget -x tree of saved pages (SRC/host/path) instead of the archive's WARC files; "
+                            "the pages are added to the archive's WARC")
+    regen.add_argument("--profile", help="site profile name or YAML path (default: the archive's own)")
+    regen.add_argument("--layout", choices=LAYOUTS,
+                       help="Markdown layout; the archive remembers it (default: the archive's own, else seed)")
+    regen.add_argument("--media-links", choices=MEDIA_LINKS,
+                       help="link media to their original URLs or to the archive's copies; the archive remembers "
+                            "it (default: the archive's own, else original)")
+    regen.add_argument("--quiet", action="store_true", help="no progress display")
+    status = sub.add_parser("status", help="print the archive's state from its index (read-only)",
+                            description="Print the archive's state from its index. Never writes; works on a "
+                                        "read-only archive and while a crawl runs.")
+    status.add_argument("--archive", required=True, type=Path, metavar="DIR",
+                        help="the archive directory (the crawl's ARCHIVE_DIR)")
+    status.add_argument("--json", action="store_true", help="machine-readable output (nested JSON)")
     check = sub.add_parser("check", help="verify the archive against its WARC files; --repair fixes what it can")
-    check.add_argument("--archive", required=True, type=Path, help="the archive directory (ARCHIVE_DIR)")
+    check.add_argument("--archive", required=True, type=Path, metavar="DIR",
+                       help="the archive directory (the crawl's ARCHIVE_DIR)")
     check.add_argument("--repair", action="store_true",
                        help="rebuild a lost or damaged index from the WARC files, rewrite posts that differ, "
                             "and mark missing media and unreadable captures for the next crawl to fetch")
     check.add_argument("--profile", help="site profile name or YAML path (default: the one the archive uses)")
-    status = sub.add_parser("status", help="print the archive's state from its index")
-    status.add_argument("--archive", required=True, type=Path)
-    status.add_argument("--json", action="store_true", help="machine-readable output")
     export = sub.add_parser("export", help="write the archive as a WACZ package (WARC files, CDXJ, pages)")
-    export.add_argument("--archive", required=True, type=Path)
+    export.add_argument("--archive", required=True, type=Path, metavar="DIR",
+                        help="the archive directory (the crawl's ARCHIVE_DIR)")
     export.add_argument("--wacz", required=True, type=Path, metavar="FILE", help="the .wacz file to write")
     return parser
 
 
+def _settings_for(args: argparse.Namespace, remembered: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """The output settings of this run: a flag wins and is remembered, else the archive's own, else defaults."""
+    given = {"profile": args.profile, "render.layout": args.layout, "render.media_links": args.media_links}
+    defaults = {"profile": "cumt", "render.layout": "seed", "render.media_links": "original"}
+    chosen, changes = {}, []
+    for key, value in given.items():
+        before = remembered.get(key)
+        chosen[key] = value or before or defaults[key]
+        if value and before and value != before:
+            changes.append(f"{REMEMBERED[key]}: {before} -> {value} (the archive remembers it for later runs)")
+    return chosen, changes
+
+
 def _regenerate(args: argparse.Namespace) -> int:
     layout = ArchiveLayout(args.archive)
-    settings: dict[str, str | None] = {"profile": None, "render.layout": None, "render.media_links": None}
-    if layout.index.exists():
-        index = ArchiveIndex(layout.index)
-        settings = {k: index.get_meta(k) for k in settings}
-        index.close()
-    elif args.from_html is None:
-        print(f"cumt-archive: {args.archive}: no archive here (no {layout.index.name})", file=sys.stderr)
-        return EXIT_USAGE
-    profile = load_profile(args.profile or settings["profile"])
-    archive = Archive(args.archive, profile, args.layout or settings["render.layout"] or "seed",
-                      args.media_links or settings["render.media_links"] or "original")
+    # Everything that can be refused is refused before the archive is created or touched.
+    if args.from_html is not None:
+        check_source(args.from_html)
+    elif not layout.index.is_file():
+        raise UsageProblem(f"{args.archive}: no archive here (no {layout.index.name})")
+    unwritable = archive_write_problem(args.archive)
+    if unwritable:
+        raise UsageProblem(unwritable)
+    chosen, changes = _settings_for(args, remembered_settings(args.archive))
+    profile = load_profile(chosen["profile"])
+    archive = Archive(args.archive, profile, chosen["render.layout"], chosen["render.media_links"])
     archive.open()
     assert archive.index is not None
+    for change in changes:
+        print(f"regenerate {args.archive}: {change}", file=sys.stderr)
+    for key, value in chosen.items():
+        archive.index.set_meta(key, value)
     run_id = archive.index.start_run("regenerate", {k: str(v) for k, v in vars(args).items() if v})
-    progress = None if args.quiet else print_progress
+    progress = None if args.quiet else Progress("regenerate")
+    started = time.monotonic()
     try:
         if args.from_html is not None:
             report = from_html(archive, args.from_html, progress)
@@ -74,15 +122,20 @@ def _regenerate(args: argparse.Namespace) -> int:
         status = EXIT_FAILED if report.counts.get("errors") else EXIT_OK
         archive.index.finish_run(run_id, status, dict(report.counts))
     finally:
+        if progress is not None:
+            progress.close()
         archive.close()
     for problem in report.problems:
         print(f"cumt-archive: {problem}", file=sys.stderr)
-    print(f"regenerate {args.archive}: {report.summary()}")
+    elapsed = time.monotonic() - started
+    print(f"regenerate {args.archive}: {report.summary()}; {rate_text(report.counts['pages'], elapsed)}; "
+          f"exit status {status}")
     return status
 
 
 def _check(args: argparse.Namespace) -> int:
     from .check import CheckReport, check_archive, index_health, rebuild_index, set_aside_damaged_index
+    from .store.index import ArchiveIndex
     from .store.lock import ArchiveLock
 
     layout = ArchiveLayout(args.archive)
@@ -134,36 +187,8 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    layout = ArchiveLayout(args.archive)
-    if not layout.index.exists():
-        print(f"cumt-archive: {args.archive}: no archive here (no {layout.index.name})", file=sys.stderr)
-        return EXIT_USAGE
-    index = ArchiveIndex(layout.index)
-    try:
-        counts = index.status_counts()
-        runs = index.runs(5)
-        failed = list(index.articles("failed"))
-    finally:
-        index.close()
-    posts = len(list(layout.posts.glob("*.md"))) if layout.posts.exists() else 0
-    media = sum(1 for p in layout.media.rglob("*") if p.is_file()) if layout.media.exists() else 0
-    warcs = len(list(layout.warc.glob("*.warc.gz"))) if layout.warc.exists() else 0
-    if args.json:
-        print(json.dumps({"articles": counts, "posts": posts, "media": media, "warc_files": warcs,
-                          "failed": [{"url": r.url, "reason": r.reason} for r in failed],
-                          "runs": [dict(zip(("id", "kind", "started", "finished", "exit_status", "counts"), r))
-                                   for r in runs]}, ensure_ascii=False, indent=2))
-        return EXIT_OK
-    print(f"archive {layout.root.resolve()}")
-    print(f"  articles: {counts.get('ok', 0)} archived, {counts.get('failed', 0)} failed (retried next run), "
-          f"{counts.get('not_article', 0)} not articles, {counts.get('gone', 0)} gone")
-    print(f"  files: {posts} Markdown, {media} media, {warcs} WARC")
-    print("  last runs:")
-    for run_id, kind, started, finished, exit_status, run_counts in runs:
-        state = f"exit {exit_status}" if finished else "did not finish"
-        print(f"    #{run_id} {kind} {started} {state} {run_counts or ''}")
-    for row in failed[:20]:
-        print(f"  failed: {row.url} ({row.reason})")
+    status = read_status(args.archive)
+    print(status.to_json() if args.json else format_table(status))
     return EXIT_OK
 
 
@@ -183,13 +208,19 @@ def main(argv: list[str] | None = None) -> int:
     except ArchiveBusy as exc:
         print(f"cumt-archive: {exc}", file=sys.stderr)
         return EXIT_BUSY
+    except (IndexUnreadable, IndexDamaged) as exc:  # a damaged archive, not a usage error
+        print(f"cumt-archive: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except sqlite3.DatabaseError as exc:
-        print(f"cumt-archive: {args.archive}/index.sqlite: the index is damaged ({exc}); `cumt-archive check "
-              f"--archive {args.archive} --repair` rebuilds it from the WARC files", file=sys.stderr)
-        return EXIT_USAGE
-    except (ProfileError, ArchiveError, NotADirectoryError) as exc:
+        print(f"cumt-archive: {IndexDamaged(args.archive / 'index.sqlite', exc)}", file=sys.stderr)
+        return EXIT_FAILED
+    except (UsageProblem, SourceError, StatusError, ProfileError, ArchiveError) as exc:
         print(f"cumt-archive: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:  # disk full, an I/O error: one line naming the file, never a traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"cumt-archive: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

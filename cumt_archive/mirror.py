@@ -224,6 +224,13 @@ class _MirrorHTTPServer(ThreadingHTTPServer):
         self._hits: dict[tuple[str, str], int] = {}
         self._routes: dict[str, tuple[float, dict[str, dict[str, Any]]]] = {}
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-answer (a crawl cancelling a timed-out or oversized download)
+        is normal here; anything else is still printed, as socketserver does."""
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
+            return
+        super().handle_error(request, client_address)
+
     def record(self, url: str, user_agent: str = "") -> None:
         with self._lock:
             self.requests.append(url)

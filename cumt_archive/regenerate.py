@@ -12,7 +12,6 @@ import logging
 import os
 import re
 import shutil
-import sys
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,25 +22,66 @@ from urllib.parse import quote, unquote, urlsplit
 from warcio.exceptions import ArchiveLoadFailed
 
 from .archive import Archive, Duplicate
-from .extract import extract_article
-from .model import Article, Media, RawPage
+from .extract import ListRefused, extract_article, extract_list
+from .model import Article, Media, NotArticle, RawPage
 from .store.replay import Capture, CaptureTable
-from .store.warc import WarcCapture, WarcError, warc_files
+from .store.warc import WarcCapture, WarcError, read_page, warc_files
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
+# What a saved page may be called: the CMS's own suffixes, no suffix (wget's `index`), and `.html` added
+# by a browser's "save as" or `wget -E` (page.htm.html); anything else in the tree is not a page.
 _PAGE_SUFFIXES = (".htm", ".html", ".shtml", ".psp", ".jsp", ".php", ".asp", ".aspx", "")
+_HTML_START = re.compile(rb"<(?:!doctype\s+html|html|head|body|meta|title)\b", re.I)
+# The summary's keys; `lists` and `not_articles` mean what they mean in the crawl's summary.
+SUMMARY_KEYS = ("pages", "articles", "new", "updated", "unchanged", "duplicates", "lists", "not_articles",
+                "gone", "skipped", "media_copied", "errors")
 
 
 @dataclass
 class RegenerateReport:
     counts: Counter[str] = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
+    reasons: Counter[str] = field(default_factory=Counter)  # pages not archived, by reason
 
     def summary(self) -> str:
-        keys = ("pages", "articles", "new", "updated", "unchanged", "duplicates", "not_articles", "media_copied",
-                "errors")
-        return " ".join(f"{k}={self.counts.get(k, 0)}" for k in keys)
+        text = " ".join(f"{k}={self.counts.get(k, 0)}" for k in SUMMARY_KEYS)
+        if self.reasons:
+            text += "; not archived: " + ", ".join(f"{reason}={n}" for reason, n in sorted(self.reasons.items()))
+        return text
+
+    def skip(self, problem: str) -> None:
+        """A file of a --from-html tree that is left out, and why (said at the end, with the summary)."""
+        self.counts["skipped"] += 1
+        self.problems.append(problem)
+
+    def not_archived(self, page: RawPage, result: NotArticle | None, where: str = "") -> None:
+        """One page that gives no article: counted by reason and, unless it is a list page, logged with its URL."""
+        kind, reason = classify_not_archived(page, result)
+        self.counts[kind] += 1
+        if kind in ("lists", "skipped"):
+            return
+        self.reasons[reason] += 1
+        detail = f": {result.detail}" if result is not None and result.detail else ""
+        logger.warning("not archived (%s%s): %s%s", reason, detail, page.url, f" (file {where})" if where else "")
+
+
+def classify_not_archived(page: RawPage, result: NotArticle | None) -> tuple[str, str]:
+    """(summary key, reason) for a page that gave no article: a column's list page, an HTTP answer
+    that is no page (robots.txt, 404...), or a page that is not an article (its extraction reason)."""
+    if page.url.endswith("/robots.txt"):
+        return "skipped", "robots.txt"
+    if page.status in (404, 410):
+        return "gone", f"HTTP {page.status}"
+    if page.status != 200:
+        return "not_articles", f"HTTP {page.status}"
+    if result is not None and result.reason == "empty":
+        try:
+            if extract_list(page).items:
+                return "lists", "list page"
+        except (ListRefused, ValueError):
+            pass
+    return "not_articles", result.reason if result is not None else "not a page"
 
 
 def _publish(archive: Archive, article: Article, report: RegenerateReport, warc_file: str | None,
@@ -84,12 +124,13 @@ def from_warc(archive: Archive, progress: Progress | None = None) -> RegenerateR
                     report.counts["errors"] += 1
                     report.problems.append(f"{path}: damaged ({type(exc).__name__}: {exc}); the records before "
                                            "the damage are used; `cumt-archive check` tells more")
-            for number, path in enumerate(files, 1):
+            total = table.page_count() if progress else 0
+            for path in files:
                 for capture in table.captures(path.name):
                     if capture.is_page:
                         _regenerate_capture(archive, table, capture, report)
-                if progress:
-                    progress(number, len(files))
+                        if progress:
+                            progress(report.counts["pages"], max(total, report.counts["pages"]))
         finally:
             table.close()
     return report
@@ -105,7 +146,7 @@ def _regenerate_capture(archive: Archive, table: CaptureTable, capture: Capture,
         return
     result = extract_article(page)
     if not isinstance(result, Article):
-        report.counts["not_articles"] += 1
+        report.not_archived(page, result)
         return
     # The crawl stores an article's media before it decides whether the story is a duplicate: so here.
     for media in result.media:
@@ -126,68 +167,167 @@ _SELF_URL = re.compile(
     rb"<link[^>]+rel=[\"']canonical[\"'][^>]+href=[\"'](https?://[^\"']+)|"
     rb"<meta[^>]+property=[\"']og:url[\"'][^>]+content=[\"'](https?://[^\"']+)", re.I)
 LOOSE_HOST = "saved-pages.invalid"
+_HOST_DIR = re.compile(r"^(?=.{1,253}(?::\d{1,5})?$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+                       r"(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+(?::\d{1,5})?$", re.I)
+_UNMAPPABLE = re.compile(r"[\x00-\x1f\x7f]")
+_SERVER_SUFFIXES = (".htm", ".shtml", ".psp", ".jsp", ".php", ".asp", ".aspx")
 
 
-def _url_for(rel: Path, body: bytes) -> str:
-    """The page's URL from its place in a wget -x tree (host/path); a loose file names itself if it can."""
+class SourceError(ValueError):
+    """A --from-html source that is not a tree of saved pages; the message names it."""
+
+
+class UnmappableName(ValueError):
+    """A saved file whose name cannot be part of a URL (control characters, undecodable bytes...)."""
+
+
+def is_host_dir(name: str) -> bool:
+    """`xwzx.cumt.edu.cn`, `127.0.0.1:8000`: a folder a `wget -x` tree names after a host."""
+    return bool(_HOST_DIR.match(name))
+
+
+def check_source(source: Path) -> None:
+    """Refuse, before anything is created, a source that is not a tree of saved pages laid out host/path."""
+    if not source.is_dir():
+        raise SourceError(f"{source}: --from-html needs a directory of saved pages laid out host/path (wget -x)")
+    entries = list(os.scandir(source))
+    if any(e.is_dir(follow_symlinks=False) and is_host_dir(e.name) for e in entries):
+        return
+    if any(e.is_file(follow_symlinks=False) and _is_page_name(e.name) for e in entries):
+        return  # loose saved pages, named by their canonical link
+    raise SourceError(f"{source}: no host folders (like xwzx.cumt.edu.cn/) and no saved pages at its top; "
+                      "--from-html needs pages saved host/path, as wget -x saves them")
+
+
+def _is_page_name(name: str) -> bool:
+    return not name.startswith(".") and (os.path.splitext(name)[1].lower() in _PAGE_SUFFIXES or "?" in name)
+
+
+def _server_name(name: str) -> str:
+    """The name the server used: `page.htm.html` (wget -E, browsers) was `page.htm`, `list.htm?p=2.html` too."""
+    if name.lower().endswith(".html"):
+        stem = name[:-5]
+        if "?" in stem or stem.lower().endswith(_SERVER_SUFFIXES):
+            return stem
+    return name
+
+
+def url_for(rel: Path, body: bytes) -> str:
+    """The page's URL from its place in a wget -x tree (host/path); a loose file names itself if it can.
+
+    Raises UnmappableName for names no URL can hold: control characters (a CR/LF would forge WARC
+    headers) or bytes that are not UTF-8.
+    """
+    for part in rel.parts:
+        if _UNMAPPABLE.search(part):
+            raise UnmappableName(f"{rel!r}: control character in the name")
+        try:
+            part.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UnmappableName(f"{rel!r}: name is not UTF-8") from None
     if len(rel.parts) == 1:
         match = _SELF_URL.search(body[:65536])
         if match:
-            return (match.group(1) or match.group(2)).decode("utf-8", "replace")
-        return f"http://{LOOSE_HOST}/{quote(rel.name)}"
+            found = (match.group(1) or match.group(2)).decode("utf-8", "replace")
+            if not _UNMAPPABLE.search(found):
+                return found
+        return f"http://{LOOSE_HOST}/{quote(_server_name(rel.name))}"
     host, *rest = rel.parts
-    path = "/".join(rest)
+    if not is_host_dir(host):
+        raise UnmappableName(f"{host}: not a host name")
+    path = "/".join([*rest[:-1], _server_name(rest[-1])])
     if "?" in path:
         path, query = path.split("?", 1)
-        return f"http://{host.lower()}/{quote(path, safe='/%')}?{query}"
+        return f"http://{host.lower()}/{quote(path, safe='/%')}?{quote(query, safe='=&%/:+,;')}"
     return f"http://{host.lower()}/{quote(path, safe='/%')}"
 
 
-def _saved_pages(source: Path) -> Iterator[tuple[Path, Path]]:
-    """(file, path relative to source) of every saved page, streamed in a stable order."""
+def _saved_pages(source: Path, report: RegenerateReport) -> Iterator[tuple[Path, Path]]:
+    """(file, path relative to source) of every saved page, streamed in a stable order.
+
+    Symbolic links are never followed out of the tree; folders at the top that are not host names
+    and files that are not HTML pages are left out (the former are reported).
+    """
+    root = source.resolve()
     for folder, dirs, files in os.walk(source):
         dirs.sort()
+        if Path(folder) == source:
+            # `page_files/` beside a page a browser saved holds its assets, not pages: no need to say so.
+            for name in [d for d in dirs if not d.startswith(".") and not d.endswith("_files") and not is_host_dir(d)]:
+                report.skip(f"{source / name}: not a host name, folder skipped")
+            dirs[:] = [d for d in dirs if is_host_dir(d)]
         for name in sorted(files):
-            if name.startswith("."):
+            if not _is_page_name(name):
                 continue
-            suffix = os.path.splitext(name)[1].lower()
-            if suffix in _PAGE_SUFFIXES or "?" in name:
-                path = Path(folder, name)
+            path = Path(folder, name)
+            if path.is_symlink():
+                try:
+                    path.resolve(strict=True).relative_to(root)
+                except (ValueError, OSError):
+                    report.skip(f"{path}: symbolic link out of the source tree, not followed")
+                    continue
+            if path.is_file():
                 yield path, path.relative_to(source)
+
+
+def _already_captured(archive: Archive, url: str, body: bytes) -> tuple[str, int] | None:
+    """Where the WARC already holds these exact bytes for this URL, if it does."""
+    assert archive.index is not None
+    for warc_file, offset in archive.index.captures_of(url):
+        try:
+            if read_page(archive.layout.warc / warc_file, offset).body == body:
+                return warc_file, offset
+        except (OSError, ValueError):
+            continue
+    return None
 
 
 def from_html(archive: Archive, source: Path, progress: Progress | None = None) -> RegenerateReport:
     """A `wget -x` tree (host/path) -> Markdown; media found in the same tree are copied in.
 
-    The pages are also captured into the archive's WARC so that later
-    `regenerate --archive` runs find them.
+    The pages are also captured into the archive's WARC so that later `regenerate --archive` runs
+    find them; a page whose bytes the WARC already holds for its URL is not captured again.
     """
-    if not source.is_dir():
-        raise NotADirectoryError(f"{source}: --from-html needs a directory of saved pages laid out host/path")
+    check_source(source)
     report = RegenerateReport()
-    total = sum(1 for _ in _saved_pages(source)) if progress else 0
+    total = sum(1 for _ in _saved_pages(source, RegenerateReport())) if progress else 0
     warc = WarcCapture(archive.layout.warc, prefix="import")
+    assert archive.index is not None
     try:
-        for done, (path, rel) in enumerate(_saved_pages(source), 1):
+        for done, (path, rel) in enumerate(_saved_pages(source, report), 1):
+            try:
+                body = path.read_bytes()
+            except OSError as exc:
+                report.skip(f"{path}: cannot read: {exc.strerror or exc}")
+                continue
+            if not _HTML_START.search(body[:4096]):
+                continue  # not a page, whatever its name (a text file, an image saved without suffix)
+            try:
+                url = url_for(rel, body)
+            except UnmappableName as exc:
+                report.skip(f"{path}: cannot map to a URL: {exc}")
+                continue
             report.counts["pages"] += 1
-            body = path.read_bytes()
             # The file's time says when it was saved; it is kept as the capture time, never as a date.
             mtime = path.stat().st_mtime
-            page = RawPage(url=_url_for(rel, body), body=body, status=200,
+            page = RawPage(url=url, body=body, status=200,
                            fetched_at=dt.datetime.fromtimestamp(mtime, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
             result = extract_article(page)
-            ref = warc.write(page)
-            assert archive.index is not None
-            archive.index.record_capture(page.url, page.status, page.fetched_at, ref.file, ref.offset)
+            held = _already_captured(archive, page.url, body)
+            if held is None:
+                ref = warc.write(page)
+                archive.index.record_capture(page.url, page.status, page.fetched_at, ref.file, ref.offset)
+                held = (ref.file, ref.offset)
+            else:
+                report.counts["already_captured"] += 1
             if isinstance(result, Article):
                 for media in result.media:
                     report.counts["media_copied"] += _copy_media(archive, source, media.url, media.name)
-                _publish(archive, result, report, ref.file, ref.offset, page.fetched_at)
+                _publish(archive, result, report, held[0], held[1], page.fetched_at)
             else:
-                report.counts["not_articles"] += 1
-                logger.info("not an article (%s): %s", result.reason, path)
+                report.not_archived(page, result, where=str(rel))
             if progress:
-                progress(done, total)
+                progress(done, max(total, done))
     finally:
         warc.close()
     return report
@@ -213,8 +353,3 @@ def _copy_media(archive: Archive, source: Path, url: str, name: str) -> int:
     shutil.copyfile(resolved, tmp)
     tmp.replace(target)
     return 1
-
-
-def print_progress(done: int, total: int) -> None:
-    if done == total or done % 100 == 0:
-        print(f"\rregenerate: {done}/{total}", end="\n" if done == total else "", file=sys.stderr, flush=True)

@@ -40,9 +40,18 @@ def crawl_env(proxy: str) -> dict[str, str]:
     return env
 
 
-def run_crawl(archive: Path, lists: list[str], proxy: str, *extra: str, timeout: int = 180) -> CrawlResult:
-    """`scrapy crawl cumt` as an operator runs it: a real process, the real engine, through the mirror proxy."""
-    proc = subprocess.run(crawl_command(archive, lists, *extra), cwd=REPO, env=crawl_env(proxy),
+def run_crawl(archive: Path, lists: list[str], proxy: str, *extra: str, timeout: int = 180,
+              cwd: Path | None = None, env: dict[str, str] | None = None) -> CrawlResult:
+    """`scrapy crawl cumt` as an operator runs it: a real process, the real engine, through the mirror proxy.
+
+    From another working directory than the repository (`cwd`), the project is found through
+    SCRAPY_SETTINGS_MODULE, as a cron job outside the clone would set it.
+    """
+    full_env = crawl_env(proxy)
+    if cwd is not None:
+        full_env["SCRAPY_SETTINGS_MODULE"] = "cumt_archive.crawl.settings"
+    full_env.update(env or {})
+    proc = subprocess.run(crawl_command(archive, lists, *extra), cwd=cwd or REPO, env=full_env,
                           capture_output=True, text=True, timeout=timeout)
     return CrawlResult(proc.returncode, proc.stdout, proc.stderr)
 

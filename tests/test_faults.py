@@ -102,12 +102,16 @@ def faulty_crawl(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("faults")
     build_site(root / "site")
+    # The crawl runs in a folder of its own, with its own HOME and TMPDIR inside it, so that any file
+    # written anywhere but the archive (working directory, home, temporary files) is seen.
     workdir = root / "work"
-    workdir.mkdir()
+    for folder in ("home", "tmp"):
+        (workdir / folder).mkdir(parents=True)
     archive = workdir / "archive"
     with MirrorServer(root / "site") as mirror:
         result = run_crawl(archive, [f"{BASE}/900/list.htm"], mirror.proxy_url,
-                           "-s", "DOWNLOAD_TIMEOUT=1", "-s", "DOWNLOAD_MAXSIZE=400000")
+                           "-s", "DOWNLOAD_TIMEOUT=1", "-s", "DOWNLOAD_MAXSIZE=400000", cwd=workdir,
+                           env={"HOME": str(workdir / "home"), "TMPDIR": str(workdir / "tmp")})
         requests = list(mirror.requests)
     return root, archive, result, requests
 
@@ -143,6 +147,7 @@ def test_bad_pages_are_not_archived_and_each_is_one_log_line_with_its_url(faulty
         lines = [line for line in result.log.splitlines() if url in line and ("ERROR" in line or "WARNING" in line)]
         assert any(words in line for line in lines), (url, lines)
     assert result.returncode == 1  # stories failed; they are retried by the next run
+    assert "Traceback" not in result.log  # network errors and bad pages are lines, never tracebacks
 
 
 def test_challenge_stops_requests_to_that_host(faulty_crawl):
@@ -160,8 +165,10 @@ def test_challenge_stops_requests_to_that_host(faulty_crawl):
 
 def test_nothing_is_written_outside_the_archive(faulty_crawl):
     root, archive, _, _ = faulty_crawl
-    outside = [p for p in (root / "work").rglob("*") if archive not in p.parents and p != archive]
-    assert outside == []
+    work = root / "work"
+    outside = [p for p in work.rglob("*") if archive not in p.parents and p != archive
+               and p not in (work / "home", work / "tmp")]
+    assert outside == []  # nothing in the working directory, HOME or TMPDIR of the crawl
     assert not Path("/tmp/cumt-evil.png").exists() and not Path("/etc/evil.png").exists()
     assert not [u for u in faulty_crawl[3] if "weixin" in u]  # a redirect off-site is not followed
     for path in archive.rglob("*"):

@@ -142,7 +142,7 @@ def test_an_absurd_pager_is_not_believed(site, tmp_path, mirror_factory):
     # and the run says so and exits 1 rather than claiming success.
     assert len(list((archive / "posts").glob("*.md"))) >= 9
     assert proc.returncode == 1
-    assert "column http://news.cumt.edu.cn/sdxw.htm is not walked completely" in log
+    assert "column http://news.cumt.edu.cn/sdxw.htm incomplete: list page failed" in log
     maxrss_kb = int(log.split("MAXRSS_KB", 1)[1].split()[0])
     assert maxrss_kb < 500 * 1024
 

@@ -135,7 +135,7 @@ def test_sigkill_mid_crawl_then_rerun_equals_a_clean_crawl(site, tmp_path, mirro
     assert db.execute("SELECT COUNT(*) FROM runs WHERE finished IS NULL").fetchone()[0] == 1  # the killed run
 
 
-_HOLD_LOCK = """
+HOLD_LOCK = """
 import sys
 from pathlib import Path
 from cumt_archive.store.lock import ArchiveLock
@@ -147,25 +147,30 @@ sys.stdin.read()  # until the test closes our stdin
 
 
 def test_second_run_on_the_same_archive_refuses_at_once(site, tmp_path, mirror_factory):
-    """The lock is held by a helper process for as long as the test needs: no race with a crawl's speed."""
     mirror = mirror_factory(site.root)
     archive = tmp_path / "archive"
-    assert run_crawl(archive, site.list_urls, mirror.proxy_url).returncode == 0
-    mirror.requests.clear()
-    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(archive)], cwd=REPO, stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    assert run_crawl(archive, site.list_urls[:1], mirror.proxy_url).returncode == 0
+    # Another process holds the lock for as long as the test wants: no race with a crawl's speed.
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(archive)], cwd=REPO, text=True,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        before = len(mirror.requests)
         second = run_crawl(archive, site.list_urls, mirror.proxy_url)
         assert second.returncode == 3, second.log
-        assert "another run holds the archive" in second.stderr and "Traceback" not in second.log
+        assert second.stderr.strip().splitlines() == [
+            f"cumt-archive: {archive}: another run holds the archive (pid {holder.pid}); try again when it ends"]
+        assert "Traceback" not in second.log and len(mirror.requests) == before  # refused before any request
         regen = subprocess.run([sys.executable, "-m", "cumt_archive.cli", "regenerate", "--archive", str(archive)],
                                capture_output=True, text=True, timeout=60)
         assert regen.returncode == 3 and "another run holds the archive" in regen.stderr
-        assert not [u for u in mirror.requests if not u.endswith("robots.txt")]  # refused before any request
+        assert subprocess.run([sys.executable, "-m", "cumt_archive.cli", "status", "--archive", str(archive)],
+                              capture_output=True, text=True, timeout=60).returncode == 0  # status reads anyway
     finally:
-        holder.communicate(input="", timeout=30)
-    assert run_crawl(archive, site.list_urls, mirror.proxy_url).returncode == 0  # the lock died with its holder
+        holder.communicate("", timeout=30)
+    third = run_crawl(archive, site.list_urls, mirror.proxy_url)
+    assert third.returncode == 0, third.log
+    assert len(list((archive / "posts").glob("*.md"))) == 18
 
 
 def test_two_crawls_started_at_once_one_runs_the_other_exits_3(site, tmp_path, mirror_factory):
@@ -401,7 +406,7 @@ def test_an_interrupted_day_then_a_plain_run_archives_every_story(site, tmp_path
             json.dumps({f"/sdxw/{total - 1}.htm": {"always_status": 500}}))
         cut = run_crawl(archive, site.list_urls, mirror.proxy_url)
         assert cut.returncode == 1, cut.log
-        assert cut.log.count("is not walked completely") == 2
+        assert cut.log.count("incomplete: list page failed") == 2
         for host in ("xwzx.cumt.edu.cn", "news.cumt.edu.cn"):
             (site.root / host / "_routes.json").unlink()
     assert len(list((archive / "posts").glob("*.md"))) < 34

@@ -18,6 +18,7 @@ from ..check import index_health
 from ..profile import ProfileError, load_profile
 from ..render import LAYOUTS, MEDIA_LINKS
 from ..store.files import ArchiveLayout
+from ..status import output_settings, remembered_settings
 from ..store.lock import ArchiveBusy, ArchiveLock
 from ..walk import Stop
 from .capture import PageCapture
@@ -59,8 +60,7 @@ def hold_archive(settings: BaseSettings) -> ArchiveLock:
     damage = index_health(layout.index) if layout.index.exists() else None
     if damage is not None:
         lock.release()
-        raise IndexDamaged(f"{layout.index}: the index is damaged ({damage}); `cumt-archive check --archive "
-                           f"{root} --repair` rebuilds it from the WARC files")
+        raise IndexDamaged(layout.index, damage)
     return lock
 
 
@@ -78,17 +78,19 @@ class ArchiveRun:
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
         self.crawler = crawler
+        # The archive's own output settings stand unless this run sets them with -s (and then they stick).
+        output = output_settings(settings, remembered_settings(Path(settings.get("ARCHIVE_DIR"))))
         self.archive = Archive(
             settings.get("ARCHIVE_DIR"),
             load_profile(settings.get("SITE_PROFILE")),
-            settings.get("MARKDOWN_LAYOUT"),
-            settings.get("MARKDOWN_MEDIA_LINKS"),
+            output["render.layout"],
+            output["render.media_links"],
         )
         self.archive.open()
         assert self.archive.index is not None
         self.index = self.archive.index
-        self.index.set_meta("render.layout", settings.get("MARKDOWN_LAYOUT"))
-        self.index.set_meta("render.media_links", settings.get("MARKDOWN_MEDIA_LINKS"))
+        for key, value in output.items():
+            self.index.set_meta(key, value)
         self.index.set_meta("profile", settings.get("SITE_PROFILE"))
         self.capture = PageCapture(self.archive)
         self.counts: Counter[str] = Counter({k: 0 for k in COUNTS})
@@ -171,7 +173,9 @@ class ArchiveRun:
             except STORAGE_ERRORS as exc:
                 self.storage_failed(exc, "recording column walks in the index")
         for list_url in incomplete:
-            logger.warning("column %s is not walked completely in this run; the next run continues it", list_url)
+            if list_url not in self.columns_failed:  # a failed list page has said so already, in its own line
+                logger.warning("column %s is not walked completely in this run (%s); the next run continues it",
+                               list_url, self.walk_ends[list_url].value)
         failed = self.counts["failed"]
         exit_status = 0 if reason == "finished" and failed == 0 and self.storage_error is None else 1
         self.crawler.cumt_exit_status = exit_status  # type: ignore[attr-defined]
@@ -182,9 +186,9 @@ class ArchiveRun:
         summary = " ".join(f"{k}={self.counts[k]}" for k in COUNTS)
         if self.storage_error:
             summary += f"; archive not writable: {self.storage_error}"
-        log = logger.info if exit_status == 0 else logger.error
-        log("run %d %s: %s; exit status %d", self.run_id, reason, summary, exit_status)
+        # Logged by the crawl command once the engine has stopped, so that it is the log's last line.
+        self.crawler.cumt_summary = f"run {self.run_id} {reason}: {summary}"  # type: ignore[attr-defined]
         try:
             self.archive.close()
         except STORAGE_ERRORS:
-            pass  # the lock dies with the process; the summary above is what matters
+            pass  # the lock dies with the process; the summary is what matters

@@ -52,19 +52,26 @@ MAX_LIST_PAGES = 5000  # a pager claiming more pages than this is not believed (
 
 DOWNLOADER_MIDDLEWARES = {
     "cumt_archive.crawl.address_guard.InternalAddressMiddleware": 40,
-    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-    "cumt_archive.crawl.robots.TypedRobotsTxtMiddleware": 100,
     "cumt_archive.crawl.redirects.RedirectMemoryMiddleware": 650,
     "scrapy.downloadermiddlewares.useragent.UserAgentMiddleware": None,
     "cumt_archive.crawl.middlewares.ContactUserAgentMiddleware": 500,
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     "cumt_archive.crawl.middlewares.RecordingOffsiteMiddleware": 50,
+    # robots.txt as Scrapy obeys it, but an unreachable host is one log line, not a traceback
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "cumt_archive.crawl.middlewares.QuietRobotsTxtMiddleware": 100,
 }
 SPIDER_MIDDLEWARES = {
     "cumt_archive.crawl.storage_errors.StorageErrorSpiderMiddleware": 10,
 }
 EXTENSIONS = {
     "cumt_archive.crawl.run.ArchiveRun": 100,
+    "cumt_archive.crawl.progress.CrawlProgress": 500,
+    # A cron crawl needs no remote control, console or memory debugger: closed surface, no token files.
+    "scrapy.extensions.telnet.TelnetConsole": None,
+    "scrapy.extensions.remote_control.RemoteControl": None,
+    "scrapy.extensions.memdebug.MemoryDebugger": None,
+    "scrapy.extensions.logstats.LogStats": None,  # replaced by CrawlProgress's line
 }
 ITEM_PIPELINES = {
     "cumt_archive.crawl.pipelines.OncePerRunPipeline": 100,
@@ -72,6 +79,11 @@ ITEM_PIPELINES = {
     "cumt_archive.crawl.pipelines.MarkdownPipeline": 300,
 }
 
+# --- the log (cumt_archive/crawl/log.py) ------------------------------------------------
+# INFO: the project's lines plus Scrapy's warnings and errors; DEBUG: everything Scrapy says too.
 LOG_LEVEL = "INFO"
+LOG_INSTALL_ROOT_HANDLER = False  # the crawl command installs the operator's handler from the LOG_* settings
+PROGRESS_INTERVAL = 60  # seconds between progress lines; 0: none
 FEED_EXPORT_ENCODING = "utf-8"
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False

@@ -249,6 +249,15 @@ class ArchiveIndex:
             (url, status, fetched_at, warc_file, warc_offset),
         )
 
+    def capture_count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM captures").fetchone()[0])
+
+    def captures_of(self, url: str) -> list[tuple[str, int]]:
+        """(WARC file, offset) of every capture of a URL, oldest first."""
+        return list(self.db.execute(
+            "SELECT warc_file, warc_offset FROM captures WHERE url=? ORDER BY fetched_at, warc_file, warc_offset",
+            (url,)))
+
     def record_outcome(self, *, urlname: str, url: str, status: Outcome, reason: str,
                        fetched_at: str | None = None) -> None:
         """A page that is not (or not yet) an archived article: not_article, gone, alias or failed."""

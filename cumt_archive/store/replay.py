@@ -94,6 +94,12 @@ class CaptureTable:
         rows.clear()
         payloads.clear()
 
+    def page_count(self) -> int:
+        """How many captures are HTML pages (what regenerate reads), for its progress."""
+        return int(self.db.execute(
+            "SELECT COUNT(*) FROM captures WHERE status=200 AND (content_type='' OR lower(content_type) LIKE "
+            "'%html%')").fetchone()[0])
+
     def captures(self, file: str | None = None) -> Iterator[Capture]:
         query = "SELECT * FROM captures" + (" WHERE file=?" if file else "") + " ORDER BY row"
         for row in self.db.execute(query, (file,) if file else ()):
