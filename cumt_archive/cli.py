@@ -18,6 +18,7 @@ from .render import LAYOUTS, MEDIA_LINKS
 from .store.files import ArchiveLayout
 from .store.index import ArchiveIndex
 from .store.lock import ArchiveBusy
+from .workers import JobsError, check_jobs
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
 
@@ -33,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     regen.add_argument("--layout", choices=LAYOUTS, help="Markdown layout (default: the archive's own)")
     regen.add_argument("--media-links", choices=MEDIA_LINKS, help="media link mode (default: the archive's own)")
     regen.add_argument("--quiet", action="store_true", help="no progress line")
+    regen.add_argument("--jobs", "-j", type=int, default=0, metavar="N",
+                       help="worker processes that parse and extract pages (default 0: one per core); "
+                            "the output is the same for any N")
     status = sub.add_parser("status", help="print the archive's state from its index")
     status.add_argument("--archive", required=True, type=Path)
     status.add_argument("--json", action="store_true", help="machine-readable output")
@@ -49,6 +53,7 @@ def _regenerate(args: argparse.Namespace) -> int:
     elif args.from_html is None:
         print(f"cumt-archive: {args.archive}: no archive here (no {layout.index.name})", file=sys.stderr)
         return EXIT_USAGE
+    jobs = check_jobs(args.jobs)
     profile = load_profile(args.profile or settings["profile"])
     archive = Archive(args.archive, profile, args.layout or settings["render.layout"] or "seed",
                       args.media_links or settings["render.media_links"] or "original")
@@ -58,9 +63,9 @@ def _regenerate(args: argparse.Namespace) -> int:
     progress = None if args.quiet else print_progress
     try:
         if args.from_html is not None:
-            report = from_html(archive, args.from_html, progress)
+            report = from_html(archive, args.from_html, progress, jobs)
         else:
-            report = from_warc(archive, progress)
+            report = from_warc(archive, progress, jobs)
         status = EXIT_FAILED if report.counts.get("errors") else EXIT_OK
         archive.index.finish_run(run_id, status, dict(report.counts))
     finally:
@@ -115,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     except ArchiveBusy as exc:
         print(f"cumt-archive: {exc}", file=sys.stderr)
         return EXIT_BUSY
-    except (ProfileError, ArchiveError, NotADirectoryError) as exc:
+    except (ProfileError, ArchiveError, NotADirectoryError, JobsError) as exc:
         print(f"cumt-archive: {exc}", file=sys.stderr)
         return EXIT_USAGE
 

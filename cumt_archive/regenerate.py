@@ -20,9 +20,9 @@ from typing import Callable, Iterator
 from urllib.parse import quote, unquote, urlsplit
 
 from .archive import Archive, Duplicate
-from .extract import extract_article
 from .model import Article, Media, RawPage
 from .store.warc import WarcCapture, iter_pages, warc_files
+from .workers import extract_in_order
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -57,7 +57,7 @@ def _publish(archive: Archive, article: Article, report: RegenerateReport, warc_
     return True
 
 
-def from_warc(archive: Archive, progress: Progress | None = None) -> RegenerateReport:
+def from_warc(archive: Archive, progress: Progress | None = None, jobs: int = 1) -> RegenerateReport:
     """Every article page captured in the archive's WARC files -> Markdown, in one streaming pass.
 
     Files and records are read oldest first, so an article captured again (a revision) ends as its
@@ -66,16 +66,22 @@ def from_warc(archive: Archive, progress: Progress | None = None) -> RegenerateR
     """
     report = RegenerateReport()
     files = warc_files(archive.layout.warc)
-    for number, path in enumerate(files, 1):
-        for offset, page in iter_pages(path):
-            report.counts["pages"] += 1
-            result = extract_article(page) if page.status == 200 else None
-            if isinstance(result, Article):
-                _publish(archive, result, report, path.name, offset, page.fetched_at)
-            else:
-                report.counts["not_articles"] += 1
-        if progress:
-            progress(number, len(files))
+    # Extraction runs in `jobs` worker processes; results come back in capture order (see workers.py).
+    captures = (((number, path.name, offset), page) for number, path in enumerate(files, 1)
+                for offset, page in iter_pages(path))
+    done_files = 0
+    for (number, name, offset), page, result in extract_in_order(captures, jobs):
+        for done_files in range(done_files + 1, number):
+            if progress:
+                progress(done_files, len(files))
+        report.counts["pages"] += 1
+        if isinstance(result, Article):
+            _publish(archive, result, report, name, offset, page.fetched_at)
+        else:
+            report.counts["not_articles"] += 1
+    if progress:
+        for done_files in range(done_files + 1, len(files) + 1):
+            progress(done_files, len(files))
     return report
 
 
@@ -113,7 +119,8 @@ def _saved_pages(source: Path) -> Iterator[tuple[Path, Path]]:
                 yield path, path.relative_to(source)
 
 
-def from_html(archive: Archive, source: Path, progress: Progress | None = None) -> RegenerateReport:
+def from_html(archive: Archive, source: Path, progress: Progress | None = None,
+              jobs: int = 1) -> RegenerateReport:
     """A `wget -x` tree (host/path) -> Markdown; media found in the same tree are copied in.
 
     The pages are also captured into the archive's WARC so that later
@@ -124,20 +131,17 @@ def from_html(archive: Archive, source: Path, progress: Progress | None = None) 
     report = RegenerateReport()
     total = sum(1 for _ in _saved_pages(source)) if progress else 0
     warc = WarcCapture(archive.layout.warc, prefix="import")
+    holds_media = _holds_media(source)
     try:
-        for done, (path, rel) in enumerate(_saved_pages(source), 1):
+        saved = ((path, _saved_page(path, rel)) for path, rel in _saved_pages(source))
+        # Extraction runs in `jobs` worker processes; results come back in file order (see workers.py).
+        for done, (path, page, result) in enumerate(extract_in_order(saved, jobs), 1):
             report.counts["pages"] += 1
-            body = path.read_bytes()
-            # The file's time says when it was saved; it is kept as the capture time, never as a date.
-            mtime = path.stat().st_mtime
-            page = RawPage(url=_url_for(rel, body), body=body, status=200,
-                           fetched_at=dt.datetime.fromtimestamp(mtime, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
-            result = extract_article(page)
             ref = warc.write(page)
             assert archive.index is not None
             archive.index.record_capture(page.url, page.status, page.fetched_at, ref.file, ref.offset)
             if isinstance(result, Article):
-                for media in result.media:
+                for media in result.media if holds_media else ():
                     report.counts["media_copied"] += _copy_media(archive, source, media.url, media.name)
                 _publish(archive, result, report, ref.file, ref.offset, page.fetched_at)
             else:
@@ -150,11 +154,28 @@ def from_html(archive: Archive, source: Path, progress: Progress | None = None) 
     return report
 
 
+def _saved_page(path: Path, rel: Path) -> RawPage:
+    body = path.read_bytes()
+    # The file's time says when it was saved; it is kept as the capture time, never as a date.
+    mtime = path.stat().st_mtime
+    return RawPage(url=_url_for(rel, body), body=body, status=200,
+                   fetched_at=dt.datetime.fromtimestamp(mtime, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def _holds_media(source: Path) -> bool:
+    """Whether the tree holds any file that is not plainly an HTML page: if not, no media can be copied, and
+    probing for each image of each page (a path resolution of a dozen stat calls apiece) is skipped."""
+    return any(True for _, _, files in os.walk(source) for name in files
+               if not name.startswith(".") and not name.lower().endswith((".htm", ".html", ".shtml")))
+
+
 def _copy_media(archive: Archive, source: Path, url: str, name: str) -> int:
     parts = urlsplit(url)
     candidate = source / (parts.hostname or "") / unquote(parts.path.lstrip("/"))
     if parts.query:
         candidate = candidate.with_name(candidate.name + "?" + parts.query)
+    if not candidate.is_file():  # one stat, before the dearer check that it stays inside the tree
+        return 0
     try:
         resolved = candidate.resolve()
         resolved.relative_to(source.resolve())

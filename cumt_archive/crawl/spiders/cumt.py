@@ -21,6 +21,7 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from ..extraction_pool import ExtractionPool
 from ..run import ArchiveRun, get_run
 from ...extract import UnknownFamily, extract_article, extract_list
 from ...model import Article, NotArticle
@@ -137,6 +138,7 @@ class CumtSpider(Spider):
         # Scrapy's OffsiteMiddleware applies this to redirects too: a list item that redirects to WeChat
         # is not followed. (Media requests are exempt: an article's images may live anywhere.)
         spider.allowed_domains = list(dict.fromkeys(spider.allowed))
+        spider.extraction = ExtractionPool.from_crawler(crawler)
         return spider
 
     @property
@@ -260,10 +262,11 @@ class CumtSpider(Spider):
         return Request(url, callback=self.parse_article, errback=self.article_failed,
                        meta={"capture": True, "list_url": list_url, "column": column})
 
-    def parse_article(self, response: Response) -> list[ArticleItem]:
+    async def parse_article(self, response: Response) -> list[ArticleItem]:
         page = raw_page(response)
         requested_url = (response.meta.get("redirect_urls") or [response.url])[0]
-        result = extract_article(page)
+        # Extracted in a worker process, so the reactor keeps downloading meanwhile.
+        result = await self.extraction.extract(page)
         if isinstance(result, NotArticle):
             self._not_article(requested_url, result)
             return []

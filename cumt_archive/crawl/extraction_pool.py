@@ -1,0 +1,98 @@
+"""Article extraction off the reactor thread, for the crawl.
+
+Extracting an article costs milliseconds of CPU; on the reactor thread that time is taken from
+downloading, so at zero delay a crawl would fall far behind a bare spider. Here pages go to a pool
+of worker processes (cumt_archive.workers) and each result comes back as a Deferred fired on the
+reactor thread, which the spider's async callback awaits. What is extracted is exactly what the
+same page gives in process.
+
+    -s EXTRACTION_PROCESSES=N   N worker processes; 0 (the default) is one per core
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
+
+from ..model import RawPage
+from ..extract import extract_article
+from ..model import Article, NotArticle
+from ..workers import JobsError, check_jobs, start_pool, submit_article
+
+logger = logging.getLogger(__name__)
+
+
+class ExtractionPool:
+    """One per crawl: started when the spider opens, shut down when it closes."""
+
+    def __init__(self, crawler: Crawler, processes: int) -> None:
+        from twisted.internet import reactor  # the installed one, asyncio or not
+
+        self._reactor: Any = reactor
+        self.processes = processes
+        self._pool: ProcessPoolExecutor | None = None
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "ExtractionPool":
+        setting = crawler.settings.get("EXTRACTION_PROCESSES", 0)
+        try:
+            processes = check_jobs(int(setting))
+        except (ValueError, JobsError):
+            raise ValueError(f"EXTRACTION_PROCESSES={setting!r}: use a whole number >= 1, or 0 for one per core")
+        return cls(crawler, processes)
+
+    def spider_opened(self, spider: Spider) -> None:
+        self._pool = start_pool(self.processes)
+        # Start every worker now, while the first list pages download, not when the first article arrives.
+        for _ in range(self.processes):
+            self._pool.submit(int)
+
+    def spider_closed(self, spider: Spider) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    async def extract(self, page: RawPage) -> Article | NotArticle:
+        """extract_article(page), computed by a worker process; in process if the pool is gone."""
+        if self._pool is None:
+            return extract_article(page)
+        try:
+            future = submit_article(self._pool, page)
+        except (BrokenProcessPool, RuntimeError) as exc:  # a worker died, or the pool is shut down
+            return self._in_process(page, exc)
+        fired: Deferred[Article | NotArticle] = Deferred()
+        future.add_done_callback(lambda done: self._reactor.callFromThread(_fire, fired, done))
+        try:
+            return await maybe_deferred_to_future(fired)
+        except BrokenProcessPool as exc:
+            return self._in_process(page, exc)
+
+    def _in_process(self, page: RawPage, exc: Exception) -> Article | NotArticle:
+        if self._pool is not None:
+            logger.error("extraction workers failed (%s); extracting on the reactor thread from now on, "
+                         "starting with %s", exc, page.url)
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+        return extract_article(page)
+
+
+def _fire(fired: "Deferred[Article | NotArticle]", done: "Future[Article | NotArticle]") -> None:
+    """On the reactor thread: hand a worker's result (or its exception) to the awaiting callback."""
+    if done.cancelled():  # the pool was shut down under it
+        fired.errback(Failure(BrokenProcessPool("extraction pool shut down")))
+        return
+    exc = done.exception()
+    if exc is not None:
+        fired.errback(Failure(exc))
+    else:
+        fired.callback(done.result())
