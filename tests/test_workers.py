@@ -142,3 +142,22 @@ def test_media_probe_only_when_the_tree_holds_media(tmp_path):
     (pages_only / "w.cumt.edu.cn" / "upload" / "a.jpg").write_bytes(b"\xff\xd8")
     assert _holds_media(pages_only) is True
     assert _holds_media(FIXTURES / "site") is True
+
+
+def test_crawl_extracts_in_worker_processes_and_refuses_a_bad_count(tmp_path, mirror_factory):
+    import json as _json
+
+    from conftest import run_crawl
+
+    site = FIXTURES / "site"
+    expected = _json.loads((site / "EXPECTED.json").read_text(encoding="utf-8"))
+    mirror = mirror_factory(site)
+    bad = run_crawl(tmp_path / "bad", expected["lists"], mirror.proxy_url, "-s", "EXTRACTION_PROCESSES=-1")
+    assert bad.returncode == 2
+    assert "EXTRACTION_PROCESSES=" in bad.log
+    assert not (tmp_path / "bad").exists()
+    # One worker: every article is extracted there and archived, as with any other count.
+    done = run_crawl(tmp_path / "one", expected["lists"], mirror.proxy_url, "-s", "EXTRACTION_PROCESSES=1")
+    assert done.returncode == 0, done.log[-3000:]
+    assert "extracting articles in 1 worker process(es)" in done.log
+    assert len(list((tmp_path / "one" / "posts").glob("*.md"))) == len(expected["articles"])

@@ -18,6 +18,7 @@ from typing import Any
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
+from scrapy.settings import BaseSettings
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
@@ -28,6 +29,15 @@ from ..model import Article, NotArticle
 from ..workers import JobsError, check_jobs, start_pool, submit_article
 
 logger = logging.getLogger(__name__)
+
+
+def processes_setting(settings: BaseSettings) -> int:
+    """EXTRACTION_PROCESSES as a worker count; ValueError naming the setting when it is unusable."""
+    setting = settings.get("EXTRACTION_PROCESSES", 0)
+    try:
+        return check_jobs(int(setting))
+    except (TypeError, ValueError, JobsError):
+        raise ValueError(f"EXTRACTION_PROCESSES={setting!r}: use a whole number >= 1, or 0 for one per core") from None
 
 
 class ExtractionPool:
@@ -44,14 +54,10 @@ class ExtractionPool:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "ExtractionPool":
-        setting = crawler.settings.get("EXTRACTION_PROCESSES", 0)
-        try:
-            processes = check_jobs(int(setting))
-        except (ValueError, JobsError):
-            raise ValueError(f"EXTRACTION_PROCESSES={setting!r}: use a whole number >= 1, or 0 for one per core")
-        return cls(crawler, processes)
+        return cls(crawler, processes_setting(crawler.settings))
 
     def spider_opened(self, spider: Spider) -> None:
+        logger.info("extracting articles in %d worker process(es)", self.processes)
         self._pool = start_pool(self.processes)
         # Start every worker now, while the first list pages download, not when the first article arrives.
         for _ in range(self.processes):

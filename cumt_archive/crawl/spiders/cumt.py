@@ -21,7 +21,7 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from ..extraction_pool import ExtractionPool
+from ..extraction_pool import ExtractionPool, processes_setting
 from ..run import ArchiveRun, get_run
 from ...extract import UnknownFamily, extract_article, extract_list
 from ...model import Article, NotArticle
@@ -109,6 +109,8 @@ class CumtSpider(Spider):
     def validate_arguments(args: dict[str, Any], settings: Any = None) -> None:
         """Raise ValueError for arguments the crawl cannot use, before anything starts."""
         parsed = parse_arguments(args)
+        if settings is not None:
+            processes_setting(settings)
         if parsed.columns and settings is not None:
             select_columns(load_profile(settings.get("SITE_PROFILE")), parsed.columns)
 
