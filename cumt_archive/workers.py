@@ -13,9 +13,9 @@ may inherit.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.pool
 import os
 from collections import deque
-from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Iterable, Iterator, TypeVar
 
 from .extract import extract_article
@@ -30,7 +30,9 @@ _PRELOAD = ["cumt_archive.extract", "cumt_archive.model"]
 CHUNK = 4
 # Chunks in flight per worker: enough to keep every worker busy while the parent writes, few enough
 # that memory stays flat (at most jobs * WINDOW_PER_JOB * CHUNK pages are held at once).
-WINDOW_PER_JOB = 3
+WINDOW_PER_JOB = 4
+# No page takes minutes: a chunk without a result by then lost its worker.
+CHUNK_TIMEOUT = 600.0
 
 
 class JobsError(ValueError):
@@ -64,24 +66,32 @@ def _extract_chunk(pages: list[RawPage]) -> list[Extracted]:
     return [extract_page(page) for page in pages]
 
 
-def _warm() -> None:
-    """Worker initializer: nothing to set up beyond the preloaded modules."""
+def start_pool(jobs: int) -> multiprocessing.pool.Pool:
+    """A pool of `jobs` extraction workers, started from a fork server (see the module docstring).
 
-
-def start_pool(jobs: int) -> ProcessPoolExecutor:
-    """A pool of `jobs` extraction workers, started from a fork server (see the module docstring)."""
+    multiprocessing's Pool, not concurrent.futures': its workers read tasks straight from one pipe,
+    however many are queued, while ProcessPoolExecutor queues only one task beyond the number of
+    workers and relays the rest through a thread of the caller, which starves the workers whenever
+    the caller's own thread is busy (writing WARC records, or running the reactor).
+    """
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(_PRELOAD)
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_warm)
+    return context.Pool(jobs)
 
 
 def _extract_article(page: RawPage) -> Article | NotArticle:
     return extract_article(page)
 
 
-def submit_article(pool: ProcessPoolExecutor, page: RawPage) -> "Future[Article | NotArticle]":
-    """extract_article(page) as one task of the pool (the crawl's article callback)."""
-    return pool.submit(_extract_article, page)
+def submit_article(pool: multiprocessing.pool.Pool, page: RawPage, on_result, on_error  # type: ignore[no-untyped-def]
+                   ) -> None:
+    """extract_article(page) as one task of the pool (the crawl's article callback); on_result or
+    on_error is called with the outcome, in a thread of the pool."""
+    pool.apply_async(_extract_article, (page,), callback=on_result, error_callback=on_error)
+
+
+class WorkerLost(RuntimeError):
+    """A chunk of pages got no result in time: a worker process died (a Pool does not report it)."""
 
 
 def extract_in_order(items: Iterable[tuple[Tag, RawPage]], jobs: int = 1
@@ -97,7 +107,7 @@ def extract_in_order(items: Iterable[tuple[Tag, RawPage]], jobs: int = 1
             yield tag, page, extract_page(page)
         return
     pool = start_pool(jobs)
-    window: deque[tuple[list[tuple[Tag, RawPage]], Future[list[Extracted]]]] = deque()
+    window: deque[tuple[list[tuple[Tag, RawPage]], multiprocessing.pool.AsyncResult]] = deque()
     limit = jobs * WINDOW_PER_JOB
     try:
         chunk: list[tuple[Tag, RawPage]] = []
@@ -105,22 +115,26 @@ def extract_in_order(items: Iterable[tuple[Tag, RawPage]], jobs: int = 1
             chunk.append(item)
             if len(chunk) < CHUNK:
                 continue
-            window.append((chunk, pool.submit(_extract_chunk, [page for _, page in chunk])))
+            window.append((chunk, pool.apply_async(_extract_chunk, ([page for _, page in chunk],))))
             chunk = []
             while len(window) >= limit:
                 yield from _drain(window.popleft())
         if chunk:
-            window.append((chunk, pool.submit(_extract_chunk, [page for _, page in chunk])))
+            window.append((chunk, pool.apply_async(_extract_chunk, ([page for _, page in chunk],))))
         while window:
             yield from _drain(window.popleft())
     finally:
-        for _, future in window:
-            future.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.terminate()  # every result is in (or no longer wanted): stop the workers now
+        pool.join()
 
 
-def _drain(entry: tuple[list[tuple[Tag, RawPage]], "Future[list[Extracted]]"]
+def _drain(entry: tuple[list[tuple[Tag, RawPage]], multiprocessing.pool.AsyncResult]
            ) -> Iterator[tuple[Tag, RawPage, Extracted]]:
-    chunk, future = entry
-    for (tag, page), result in zip(chunk, future.result(), strict=True):
+    chunk, pending = entry
+    try:
+        results = pending.get(timeout=CHUNK_TIMEOUT)
+    except multiprocessing.TimeoutError:
+        raise WorkerLost(f"no extraction result after {CHUNK_TIMEOUT:.0f} s for {chunk[0][1].url} "
+                         f"and {len(chunk) - 1} more: a worker process died?") from None
+    for (tag, page), result in zip(chunk, results, strict=True):
         yield tag, page, result

@@ -12,23 +12,25 @@ same page gives in process.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+import multiprocessing.pool
 from typing import Any
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet import defer, threads
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
-from ..model import RawPage
 from ..extract import extract_article
-from ..model import Article, NotArticle
+from ..model import Article, NotArticle, RawPage
 from ..workers import JobsError, check_jobs, start_pool, submit_article
 
 logger = logging.getLogger(__name__)
+# No article takes minutes to extract: an answer that late means its worker died (a Pool does not
+# say so), and the page is extracted here instead.
+EXTRACTION_TIMEOUT = 300
 
 
 def processes_setting(settings: BaseSettings) -> int:
@@ -41,14 +43,18 @@ def processes_setting(settings: BaseSettings) -> int:
 
 
 class ExtractionPool:
-    """One per crawl: started when the spider opens, shut down when it closes."""
+    """One per crawl: started when the spider opens (in a thread, so the reactor does not wait for
+    the workers to come up), shut down when it closes. Until the workers are up, articles wait."""
 
     def __init__(self, crawler: Crawler, processes: int) -> None:
         from twisted.internet import reactor  # the installed one, asyncio or not
 
         self._reactor: Any = reactor
         self.processes = processes
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: multiprocessing.pool.Pool | None = None
+        self._settled = False  # the pool started, or could not
+        self._closed = False
+        self._waiting: list[Deferred[None]] = []
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -58,47 +64,59 @@ class ExtractionPool:
 
     def spider_opened(self, spider: Spider) -> None:
         logger.info("extracting articles in %d worker process(es)", self.processes)
-        self._pool = start_pool(self.processes)
-        # Start every worker now, while the first list pages download, not when the first article arrives.
-        for _ in range(self.processes):
-            self._pool.submit(int)
+        threads.deferToThread(start_pool, self.processes).addCallbacks(self._started, self._not_started)
+
+    def _started(self, pool: multiprocessing.pool.Pool) -> None:
+        if self._closed:  # the crawl ended before its workers came up
+            pool.terminate()
+        else:
+            self._pool = pool
+        self._settle()
+
+    def _not_started(self, failure: Failure) -> None:
+        logger.error("extraction workers could not start (%s); extracting on the reactor thread", failure.value)
+        self._settle()
+
+    def _settle(self) -> None:
+        self._settled = True
+        waiting, self._waiting = self._waiting, []
+        for waiter in waiting:
+            waiter.callback(None)
 
     def spider_closed(self, spider: Spider) -> None:
+        self._closed = True
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.terminate()  # the crawl is over: no extraction is pending
+            self._pool.join()
             self._pool = None
 
     async def extract(self, page: RawPage) -> Article | NotArticle:
-        """extract_article(page), computed by a worker process; in process if the pool is gone."""
-        if self._pool is None:
+        """extract_article(page), computed by a worker process (in this process if there is none)."""
+        if not self._settled:  # an article before the workers are up: wait for them
+            waiter: Deferred[None] = Deferred()
+            self._waiting.append(waiter)
+            await maybe_deferred_to_future(waiter)
+        pool = self._pool
+        if pool is None:
             return extract_article(page)
-        try:
-            future = submit_article(self._pool, page)
-        except (BrokenProcessPool, RuntimeError) as exc:  # a worker died, or the pool is shut down
-            return self._in_process(page, exc)
         fired: Deferred[Article | NotArticle] = Deferred()
-        future.add_done_callback(lambda done: self._reactor.callFromThread(_fire, fired, done))
+        submit_article(pool, page,
+                       lambda result: self._reactor.callFromThread(_fire, fired, result),
+                       lambda exc: self._reactor.callFromThread(_fire, fired, Failure(exc)))
+        fired.addTimeout(EXTRACTION_TIMEOUT, self._reactor)
         try:
             return await maybe_deferred_to_future(fired)
-        except BrokenProcessPool as exc:
-            return self._in_process(page, exc)
-
-    def _in_process(self, page: RawPage, exc: Exception) -> Article | NotArticle:
-        if self._pool is not None:
-            logger.error("extraction workers failed (%s); extracting on the reactor thread from now on, "
-                         "starting with %s", exc, page.url)
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
-        return extract_article(page)
+        except defer.TimeoutError:
+            logger.error("no extraction result from the workers after %d s, extracting here: %s",
+                         EXTRACTION_TIMEOUT, page.url)
+            return extract_article(page)
 
 
-def _fire(fired: "Deferred[Article | NotArticle]", done: "Future[Article | NotArticle]") -> None:
-    """On the reactor thread: hand a worker's result (or its exception) to the awaiting callback."""
-    if done.cancelled():  # the pool was shut down under it
-        fired.errback(Failure(BrokenProcessPool("extraction pool shut down")))
-        return
-    exc = done.exception()
-    if exc is not None:
-        fired.errback(Failure(exc))
-    else:
-        fired.callback(done.result())
+def _fire(fired: Deferred, outcome: Any) -> None:  # type: ignore[type-arg]
+    """On the reactor thread: hand a worker's result (or its exception) to the awaiting callback,
+    unless it stopped waiting."""
+    if not fired.called:
+        if isinstance(outcome, Failure):
+            fired.errback(outcome)
+        else:
+            fired.callback(outcome)
