@@ -7,7 +7,8 @@ exactly the results a single process would compute: output is byte-identical wha
 
 Workers are started through a fork server, never forked from the caller: the caller may hold the
 archive's lock, an SQLite connection or (in a crawl) the reactor's threads, none of which a child
-may inherit.
+may inherit. As with any pool not started by fork, each worker imports the caller's main module
+first, so a script that starts a pool needs the usual `if __name__ == "__main__":` guard.
 """
 
 from __future__ import annotations
