@@ -16,6 +16,7 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.pool
 import os
+import signal
 from collections import deque
 from typing import Iterable, Iterator, TypeVar
 
@@ -77,7 +78,13 @@ def start_pool(jobs: int) -> multiprocessing.pool.Pool:
     """
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(_PRELOAD)
-    return context.Pool(jobs)
+    return context.Pool(jobs, initializer=_ignore_interrupts)
+
+
+def _ignore_interrupts() -> None:
+    """Ctrl-C reaches the whole process group: only the parent acts on it (a crawl then finishes the
+    pages in flight, which needs its workers alive), and it stops the workers itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _extract_article(page: RawPage) -> Article | NotArticle:
