@@ -25,7 +25,7 @@ PAGES = sorted(p for p in (FIXTURES / "pages").glob("*/body.html"))
 
 def _pages() -> list[RawPage]:
     return [RawPage(url=f"http://w{i}.cumt.edu.cn/a/c1a{i}/page.htm", body=p.read_bytes())
-            for i, p in enumerate(PAGES * 3)]
+            for i, p in enumerate(PAGES * 8)]
 
 
 def test_pool_gives_in_process_results_in_input_order():
@@ -78,7 +78,7 @@ def regenerate(*args: str) -> subprocess.CompletedProcess:
 def _saved_tree(root: Path) -> Path:
     """The fixture site (articles, lists, media) plus every fixture page under hosts of its own."""
     shutil.copytree(FIXTURES / "site", root)
-    for i, body in enumerate(PAGES * 2):
+    for i, body in enumerate(PAGES * 5):
         target = root / f"copy{i}.cumt.edu.cn" / "info" / "1002" / f"{i}.htm"
         target.parent.mkdir(parents=True)
         shutil.copy(body, target)

@@ -12,25 +12,23 @@ same page gives in process.
 from __future__ import annotations
 
 import logging
-import multiprocessing.pool
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet import defer, threads
+from twisted.internet import threads
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 from ..extract import extract_article
 from ..model import Article, NotArticle, RawPage
-from ..workers import JobsError, check_jobs, start_pool, submit_article
+from ..workers import JobsError, check_jobs, start_warm_pool, submit_article
 
 logger = logging.getLogger(__name__)
-# No article takes minutes to extract: an answer that late means its worker died (a Pool does not
-# say so), and the page is extracted here instead.
-EXTRACTION_TIMEOUT = 300
 
 
 def processes_setting(settings: BaseSettings) -> int:
@@ -51,7 +49,7 @@ class ExtractionPool:
 
         self._reactor: Any = reactor
         self.processes = processes
-        self._pool: multiprocessing.pool.Pool | None = None
+        self._pool: ProcessPoolExecutor | None = None
         self._settled = False  # the pool started, or could not
         self._closed = False
         self._waiting: list[Deferred[None]] = []
@@ -64,11 +62,11 @@ class ExtractionPool:
 
     def spider_opened(self, spider: Spider) -> None:
         logger.info("extracting articles in %d worker process(es)", self.processes)
-        threads.deferToThread(start_pool, self.processes).addCallbacks(self._started, self._not_started)
+        threads.deferToThread(start_warm_pool, self.processes).addCallbacks(self._started, self._not_started)
 
-    def _started(self, pool: multiprocessing.pool.Pool) -> None:
+    def _started(self, pool: ProcessPoolExecutor) -> None:
         if self._closed:  # the crawl ended before its workers came up
-            pool.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
         else:
             self._pool = pool
         self._settle()
@@ -86,8 +84,7 @@ class ExtractionPool:
     def spider_closed(self, spider: Spider) -> None:
         self._closed = True
         if self._pool is not None:
-            self._pool.terminate()  # the crawl is over: no extraction is pending
-            self._pool.join()
+            self._pool.shutdown(wait=True, cancel_futures=True)  # the crawl is over: nothing is pending
             self._pool = None
 
     async def extract(self, page: RawPage) -> Article | NotArticle:
@@ -99,24 +96,35 @@ class ExtractionPool:
         pool = self._pool
         if pool is None:
             return extract_article(page)
+        try:
+            future = submit_article(pool, page)
+        except (BrokenProcessPool, RuntimeError) as exc:  # a worker died earlier, or the pool is shut down
+            return self._in_process(page, exc)
         fired: Deferred[Article | NotArticle] = Deferred()
-        submit_article(pool, page,
-                       lambda result: self._reactor.callFromThread(_fire, fired, result),
-                       lambda exc: self._reactor.callFromThread(_fire, fired, Failure(exc)))
-        fired.addTimeout(EXTRACTION_TIMEOUT, self._reactor)
+        future.add_done_callback(lambda done: self._reactor.callFromThread(_fire, fired, done))
         try:
             return await maybe_deferred_to_future(fired)
-        except defer.TimeoutError:
-            logger.error("no extraction result from the workers after %d s, extracting here: %s",
-                         EXTRACTION_TIMEOUT, page.url)
-            return extract_article(page)
+        except BrokenProcessPool as exc:  # a worker died (killed, out of memory) with this page in hand
+            return self._in_process(page, exc)
+
+    def _in_process(self, page: RawPage, exc: Exception) -> Article | NotArticle:
+        if self._pool is not None:
+            logger.error("extraction workers failed (%s); extracting on the reactor thread from now on, "
+                         "starting with %s", exc, page.url)
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+        return extract_article(page)
 
 
-def _fire(fired: Deferred, outcome: Any) -> None:  # type: ignore[type-arg]
-    """On the reactor thread: hand a worker's result (or its exception) to the awaiting callback,
-    unless it stopped waiting."""
-    if not fired.called:
-        if isinstance(outcome, Failure):
-            fired.errback(outcome)
-        else:
-            fired.callback(outcome)
+def _fire(fired: "Deferred[Article | NotArticle]", done: "Future[Article | NotArticle]") -> None:
+    """On the reactor thread: hand a worker's result (or its exception) to the awaiting callback."""
+    if fired.called:
+        return
+    if done.cancelled():  # the pool was shut down under it
+        fired.errback(Failure(BrokenProcessPool("extraction pool shut down")))
+        return
+    exc = done.exception()
+    if exc is not None:
+        fired.errback(Failure(exc))
+    else:
+        fired.callback(done.result())
