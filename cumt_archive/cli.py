@@ -24,6 +24,7 @@ from .status import REMEMBERED, IndexUnreadable, StatusError, format_table, read
 from .store.files import ArchiveLayout
 from .store.lock import ArchiveBusy
 from .version import version_text
+from .workers import JobsError, check_jobs
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
 
@@ -59,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="link media to their original URLs or to the archive's copies; the archive remembers "
                             "it (default: the archive's own, else original)")
     regen.add_argument("--quiet", action="store_true", help="no progress display")
+    regen.add_argument("--jobs", "-j", type=int, default=0, metavar="N",
+                       help="worker processes that parse and extract pages (default 0: one per core); "
+                            "the output is the same for any N")
     status = sub.add_parser("status", help="print the archive's state from its index (read-only)",
                             description="Print the archive's state from its index. Never writes; works on a "
                                         "read-only archive and while a crawl runs.")
@@ -95,6 +99,7 @@ def _settings_for(args: argparse.Namespace, remembered: dict[str, str]) -> tuple
 def _regenerate(args: argparse.Namespace) -> int:
     layout = ArchiveLayout(args.archive)
     # Everything that can be refused is refused before the archive is created or touched.
+    jobs = check_jobs(args.jobs)
     if args.from_html is not None:
         check_source(args.from_html)
     elif not layout.index.is_file():
@@ -116,9 +121,9 @@ def _regenerate(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         if args.from_html is not None:
-            report = from_html(archive, args.from_html, progress)
+            report = from_html(archive, args.from_html, progress, jobs)
         else:
-            report = from_warc(archive, progress)
+            report = from_warc(archive, progress, jobs)
         status = EXIT_FAILED if report.counts.get("errors") else EXIT_OK
         archive.index.finish_run(run_id, status, dict(report.counts))
     finally:
@@ -214,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     except sqlite3.DatabaseError as exc:
         print(f"cumt-archive: {IndexDamaged(args.archive / 'index.sqlite', exc)}", file=sys.stderr)
         return EXIT_FAILED
-    except (UsageProblem, SourceError, StatusError, ProfileError, ArchiveError) as exc:
+    except (UsageProblem, SourceError, StatusError, ProfileError, ArchiveError, JobsError) as exc:
         print(f"cumt-archive: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:  # disk full, an I/O error: one line naming the file, never a traceback

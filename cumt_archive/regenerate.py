@@ -22,10 +22,11 @@ from urllib.parse import quote, unquote, urlsplit
 from warcio.exceptions import ArchiveLoadFailed
 
 from .archive import Archive, Duplicate
-from .extract import ListRefused, extract_article, extract_list
+from .extract import ListRefused, extract_list
 from .model import Article, Media, NotArticle, RawPage
 from .store.replay import Capture, CaptureTable
 from .store.warc import WarcCapture, WarcError, read_page, warc_files
+from .workers import extract_in_order
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -101,7 +102,7 @@ def _publish(archive: Archive, article: Article, report: RegenerateReport, warc_
     return True
 
 
-def from_warc(archive: Archive, progress: Progress | None = None) -> RegenerateReport:
+def from_warc(archive: Archive, progress: Progress | None = None, jobs: int = 1) -> RegenerateReport:
     """Every article page captured in the archive's WARC files -> Markdown, and its media -> media/.
 
     Reads the WARC files alone. A first streaming pass notes every response and revisit record in a
@@ -125,26 +126,36 @@ def from_warc(archive: Archive, progress: Progress | None = None) -> RegenerateR
                     report.problems.append(f"{path}: damaged ({type(exc).__name__}: {exc}); the records before "
                                            "the damage are used; `cumt-archive check` tells more")
             total = table.page_count() if progress else 0
-            for path in files:
-                for capture in table.captures(path.name):
-                    if capture.is_page:
-                        _regenerate_capture(archive, table, capture, report)
-                        if progress:
-                            progress(report.counts["pages"], max(total, report.counts["pages"]))
+            pages = _captured_pages(table, files, report)
+            # Extraction runs in `jobs` worker processes; results come back in capture order (see workers.py),
+            # and everything that writes happens here, in that order: the output does not depend on jobs.
+            for capture, page, result in extract_in_order(pages, jobs):
+                _archive_capture(archive, table, capture, page, result, report)
+                if progress:
+                    progress(report.counts["pages"], max(total, report.counts["pages"]))
         finally:
             table.close()
     return report
 
 
-def _regenerate_capture(archive: Archive, table: CaptureTable, capture: Capture, report: RegenerateReport) -> None:
+def _captured_pages(table: CaptureTable, files: list[Path], report: RegenerateReport
+                    ) -> Iterator[tuple[Capture, RawPage]]:
+    """Every page capture, in archive order, read from its WARC file (an unreadable one is reported)."""
+    for path in files:
+        for capture in table.captures(path.name):
+            if not capture.is_page:
+                continue
+            try:
+                yield capture, table.page(capture)
+            except (WarcError, OSError, ArchiveLoadFailed, ValueError, AttributeError, EOFError) as exc:
+                report.counts["pages"] += 1
+                report.counts["errors"] += 1
+                report.problems.append(str(exc))
+
+
+def _archive_capture(archive: Archive, table: CaptureTable, capture: Capture, page: RawPage,
+                     result: Article | NotArticle | None, report: RegenerateReport) -> None:
     report.counts["pages"] += 1
-    try:
-        page = table.page(capture)
-    except (WarcError, OSError, ArchiveLoadFailed, ValueError, AttributeError, EOFError) as exc:
-        report.counts["errors"] += 1
-        report.problems.append(str(exc))
-        return
-    result = extract_article(page)
     if not isinstance(result, Article):
         report.not_archived(page, result)
         return
@@ -282,7 +293,8 @@ def _already_captured(archive: Archive, url: str, body: bytes) -> tuple[str, int
     return None
 
 
-def from_html(archive: Archive, source: Path, progress: Progress | None = None) -> RegenerateReport:
+def from_html(archive: Archive, source: Path, progress: Progress | None = None,
+              jobs: int = 1) -> RegenerateReport:
     """A `wget -x` tree (host/path) -> Markdown; media found in the same tree are copied in.
 
     The pages are also captured into the archive's WARC so that later `regenerate --archive` runs
@@ -293,27 +305,13 @@ def from_html(archive: Archive, source: Path, progress: Progress | None = None) 
     total = sum(1 for _ in _saved_pages(source, RegenerateReport())) if progress else 0
     warc = WarcCapture(archive.layout.warc, prefix="import")
     assert archive.index is not None
+    holds_media = _holds_media(source)
     try:
-        for done, (path, rel) in enumerate(_saved_pages(source, report), 1):
-            try:
-                body = path.read_bytes()
-            except OSError as exc:
-                report.skip(f"{path}: cannot read: {exc.strerror or exc}")
-                continue
-            if not _HTML_START.search(body[:4096]):
-                continue  # not a page, whatever its name (a text file, an image saved without suffix)
-            try:
-                url = url_for(rel, body)
-            except UnmappableName as exc:
-                report.skip(f"{path}: cannot map to a URL: {exc}")
-                continue
+        saved = _readable_pages(source, report)
+        # Extraction runs in `jobs` worker processes; results come back in file order (see workers.py).
+        for done, (rel, page, result) in enumerate(extract_in_order(saved, jobs), 1):
             report.counts["pages"] += 1
-            # The file's time says when it was saved; it is kept as the capture time, never as a date.
-            mtime = path.stat().st_mtime
-            page = RawPage(url=url, body=body, status=200,
-                           fetched_at=dt.datetime.fromtimestamp(mtime, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
-            result = extract_article(page)
-            held = _already_captured(archive, page.url, body)
+            held = _already_captured(archive, page.url, page.body)
             if held is None:
                 ref = warc.write(page)
                 archive.index.record_capture(page.url, page.status, page.fetched_at, ref.file, ref.offset)
@@ -321,7 +319,7 @@ def from_html(archive: Archive, source: Path, progress: Progress | None = None) 
             else:
                 report.counts["already_captured"] += 1
             if isinstance(result, Article):
-                for media in result.media:
+                for media in result.media if holds_media else ():
                     report.counts["media_copied"] += _copy_media(archive, source, media.url, media.name)
                 _publish(archive, result, report, held[0], held[1], page.fetched_at)
             else:
@@ -333,11 +331,42 @@ def from_html(archive: Archive, source: Path, progress: Progress | None = None) 
     return report
 
 
+def _readable_pages(source: Path, report: RegenerateReport) -> Iterator[tuple[Path, RawPage]]:
+    """(path relative to source, page) of every saved page that is HTML and maps to a URL; the rest is
+    skipped and reported (unreadable files, names no URL can hold) or ignored (files that are not pages)."""
+    for path, rel in _saved_pages(source, report):
+        try:
+            body = path.read_bytes()
+            mtime = path.stat().st_mtime
+        except OSError as exc:
+            report.skip(f"{path}: cannot read: {exc.strerror or exc}")
+            continue
+        if not _HTML_START.search(body[:4096]):
+            continue  # not a page, whatever its name (a text file, an image saved without suffix)
+        try:
+            url = url_for(rel, body)
+        except UnmappableName as exc:
+            report.skip(f"{path}: cannot map to a URL: {exc}")
+            continue
+        # The file's time says when it was saved; it is kept as the capture time, never as a date.
+        yield rel, RawPage(url=url, body=body, status=200,
+                           fetched_at=dt.datetime.fromtimestamp(mtime, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def _holds_media(source: Path) -> bool:
+    """Whether the tree holds any file that is not plainly an HTML page: if not, no media can be copied, and
+    probing for each image of each page (a path resolution of a dozen stat calls apiece) is skipped."""
+    return any(True for _, _, files in os.walk(source) for name in files
+               if not name.startswith(".") and not name.lower().endswith((".htm", ".html", ".shtml")))
+
+
 def _copy_media(archive: Archive, source: Path, url: str, name: str) -> int:
     parts = urlsplit(url)
     candidate = source / (parts.hostname or "") / unquote(parts.path.lstrip("/"))
     if parts.query:
         candidate = candidate.with_name(candidate.name + "?" + parts.query)
+    if not candidate.is_file():  # one stat, before the dearer check that it stays inside the tree
+        return 0
     try:
         resolved = candidate.resolve()
         resolved.relative_to(source.resolve())

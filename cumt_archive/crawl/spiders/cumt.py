@@ -31,6 +31,7 @@ from ...store.warc import WarcRef, read_page
 from ...urls import host_matches, host_of, urlname
 from ...walk import (DEFAULT_MAX_LIST_PAGES, ColumnMemory, PageView, WalkLimits, is_old, next_step,
                      walks_whole_column, whole_walk_pages)
+from ..extraction_pool import ExtractionPool, processes_setting
 from ..pipelines import ArticleItem
 from ..refusals import story_failure_verdict
 from ..run import STORAGE_ERRORS, ArchiveRun, get_run
@@ -113,6 +114,8 @@ class CumtSpider(Spider):
     def validate_arguments(args: dict[str, Any], settings: Any = None) -> None:
         """Raise ValueError for arguments the crawl cannot use, before anything starts."""
         parsed = parse_arguments(args)
+        if settings is not None:
+            processes_setting(settings)
         if parsed.columns and settings is not None:
             select_columns(load_profile(settings.get("SITE_PROFILE")), parsed.columns)
 
@@ -144,6 +147,7 @@ class CumtSpider(Spider):
         # Scrapy's OffsiteMiddleware applies this to redirects too: a list item that redirects to WeChat
         # is not followed. (Media requests are exempt: an article's images may live anywhere.)
         spider.allowed_domains = list(dict.fromkeys(spider.allowed))
+        spider.extraction = ExtractionPool.from_crawler(crawler)
         return spider
 
     @property
@@ -287,7 +291,7 @@ class CumtSpider(Spider):
         return Request(url, callback=self.parse_article, errback=self.article_failed,
                        meta={"capture": True, "list_url": list_url, "column": column})
 
-    def parse_article(self, response: Response) -> list[ArticleItem]:
+    async def parse_article(self, response: Response) -> list[ArticleItem]:
         page = raw_page(response)
         requested_url = (response.meta.get("redirect_urls") or [response.url])[0]
         if response.meta.get("capture_failed"):
@@ -295,7 +299,8 @@ class CumtSpider(Spider):
             self._settle(requested_url, Outcome.FAILED, f"not captured: {response.meta['capture_failed']}", "failed")
             return []
         self.pending.pop(urlname(requested_url), None)
-        result = extract_article(page)
+        # Extracted in a worker process, so the reactor keeps downloading meanwhile.
+        result = await self.extraction.extract(page)
         if isinstance(result, NotArticle):
             self._not_article(requested_url, result)
             return []

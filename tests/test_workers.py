@@ -1,0 +1,166 @@
+"""Extraction in worker processes: the same results, in the same order, as one process gives.
+
+No timings here (speed lives in benchmarks/run.py): these tests prove that `--jobs N` changes
+nothing in what is written.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cumt_archive import workers
+from cumt_archive.extract import extract_article
+from cumt_archive.model import RawPage
+from cumt_archive.regenerate import _holds_media
+from conftest import FIXTURES
+
+PAGES = sorted(p for p in (FIXTURES / "pages").glob("*/body.html"))
+
+
+def _pages() -> list[RawPage]:
+    return [RawPage(url=f"http://w{i}.cumt.edu.cn/a/c1a{i}/page.htm", body=p.read_bytes())
+            for i, p in enumerate(PAGES * 8)]
+
+
+def test_pool_gives_in_process_results_in_input_order():
+    pages = _pages()
+    assert len(pages) > workers.CHUNK * workers.WINDOW_PER_JOB * 2  # more than one window's worth
+    items = [(i, page) for i, page in enumerate(pages)]
+    pooled = list(workers.extract_in_order(iter(items), jobs=2))
+    assert [tag for tag, _, _ in pooled] == list(range(len(pages)))
+    assert [page for _, page, _ in pooled] == pages
+    assert [result for _, _, result in pooled] == [extract_article(page) for page in pages]
+
+
+def test_pool_reads_its_input_lazily():
+    """A bounded window: the pool never pulls the whole input before the first result is out."""
+    pages = _pages()
+    pulled = 0
+
+    def feed():
+        nonlocal pulled
+        for i, page in enumerate(pages):
+            pulled += 1
+            yield i, page
+
+    stream = workers.extract_in_order(feed(), jobs=2)
+    next(stream)
+    assert pulled <= 2 * workers.WINDOW_PER_JOB * workers.CHUNK
+    stream.close()
+
+
+def test_non_200_pages_are_not_extracted():
+    page = RawPage(url="http://w.cumt.edu.cn/x.htm", body=PAGES[0].read_bytes(), status=404)
+    assert [r for _, _, r in workers.extract_in_order([(0, page)], jobs=2)] == [None]
+
+
+@pytest.mark.parametrize("given, expected", [(1, 1), (3, 3), (None, workers.default_jobs()), (0, workers.default_jobs())])
+def test_jobs(given, expected):
+    assert workers.check_jobs(given) == expected
+
+
+def test_negative_jobs_refused():
+    with pytest.raises(workers.JobsError, match="--jobs -1"):
+        workers.check_jobs(-1)
+
+
+def regenerate(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cumt_archive.cli", "regenerate", "--quiet", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def _saved_tree(root: Path) -> Path:
+    """The fixture site (articles, lists, media) plus every fixture page under hosts of its own."""
+    shutil.copytree(FIXTURES / "site", root)
+    for i, body in enumerate(PAGES * 5):
+        target = root / f"copy{i}.cumt.edu.cn" / "info" / "1002" / f"{i}.htm"
+        target.parent.mkdir(parents=True)
+        shutil.copy(body, target)
+    return root
+
+
+def _archive_state(archive: Path) -> dict[str, object]:
+    """Everything a run writes that does not name its own time or process."""
+    db = sqlite3.connect(archive / "index.sqlite")
+    try:
+        articles = db.execute(
+            "SELECT a.urlname, a.url, a.title, a.published, a.status, a.reason, a.content_sha1, a.path, c.url "
+            "FROM articles a LEFT JOIN captures c ON c.warc_file = a.warc_file AND c.warc_offset = a.warc_offset "
+            "ORDER BY a.urlname").fetchall()
+        captures = db.execute("SELECT url, status, fetched_at FROM captures ORDER BY warc_file, warc_offset").fetchall()
+    finally:
+        db.close()
+    files = {str(p.relative_to(archive)): p.read_bytes()
+             for folder in ("posts", "media") for p in sorted((archive / folder).rglob("*")) if p.is_file()}
+    return {"articles": articles, "captures": captures, "files": files}
+
+
+def test_jobs_2_writes_exactly_what_jobs_1_writes(tmp_path):
+    tree = _saved_tree(tmp_path / "saved")
+    states, summaries = [], []
+    for jobs in ("1", "2"):
+        archive = tmp_path / f"archive-j{jobs}"
+        proc = regenerate("--jobs", jobs, "--from-html", str(tree), "--archive", str(archive))
+        assert proc.returncode == 0, proc.stderr
+        summaries.append(proc.stdout.split(": ", 1)[1])
+        state = _archive_state(archive)
+        # then again from the archive's own WARC, after the Markdown is gone
+        shutil.rmtree(archive / "posts")
+        again = regenerate("--jobs", jobs, "--archive", str(archive))
+        assert again.returncode == 0, again.stderr
+        summaries.append(again.stdout.split(": ", 1)[1])
+        assert _archive_state(archive)["files"] == state["files"]
+        states.append(state)
+    one, two = states
+    assert one["files"] and any(name.startswith("media") for name in one["files"])
+    assert len(one["articles"]) > len(PAGES)
+    assert all(row[-1] == row[1] for row in one["articles"] if row[4] == "ok")  # WARC positions point at the page
+    assert two == one
+    counts = [re.sub(r"; \d+ pages in [^;]*pages/s", "", text) for text in summaries]  # not the timings
+    assert counts[0] == counts[2] and counts[1] == counts[3]
+
+
+def test_bad_jobs_is_a_usage_error_that_touches_nothing(tmp_path):
+    archive = tmp_path / "archive"
+    proc = regenerate("--jobs", "-2", "--from-html", str(FIXTURES / "site"), "--archive", str(archive))
+    assert proc.returncode == 2
+    assert "--jobs -2" in proc.stderr
+    assert not archive.exists()
+
+
+def test_media_probe_only_when_the_tree_holds_media(tmp_path):
+    pages_only = tmp_path / "pages"
+    (pages_only / "w.cumt.edu.cn" / "info").mkdir(parents=True)
+    shutil.copy(PAGES[0], pages_only / "w.cumt.edu.cn" / "info" / "1.htm")
+    assert _holds_media(pages_only) is False
+    (pages_only / "w.cumt.edu.cn" / "upload").mkdir()
+    (pages_only / "w.cumt.edu.cn" / "upload" / "a.jpg").write_bytes(b"\xff\xd8")
+    assert _holds_media(pages_only) is True
+    assert _holds_media(FIXTURES / "site") is True
+
+
+def test_crawl_extracts_in_worker_processes_and_refuses_a_bad_count(tmp_path, mirror_factory):
+    import json as _json
+
+    from conftest import run_crawl
+
+    site = FIXTURES / "site"
+    expected = _json.loads((site / "EXPECTED.json").read_text(encoding="utf-8"))
+    mirror = mirror_factory(site)
+    bad = run_crawl(tmp_path / "bad", expected["lists"], mirror.proxy_url, "-s", "EXTRACTION_PROCESSES=-1")
+    assert bad.returncode == 2
+    assert "EXTRACTION_PROCESSES=" in bad.log
+    assert not (tmp_path / "bad").exists()
+    # One worker: every article is extracted there and archived, as with any other count.
+    done = run_crawl(tmp_path / "one", expected["lists"], mirror.proxy_url, "-s", "EXTRACTION_PROCESSES=1",
+                     "-s", "LOG_LEVEL=DEBUG")
+    assert done.returncode == 0, done.log[-3000:]
+    assert "extracting articles in 1 worker process(es)" in done.log
+    assert len(list((tmp_path / "one" / "posts").glob("*.md"))) == len(expected["articles"])
