@@ -21,6 +21,7 @@ from .progress import Progress, rate_text
 from .regenerate import SourceError, check_source, from_html, from_warc
 from .render import LAYOUTS, MEDIA_LINKS
 from .status import REMEMBERED, IndexUnreadable, StatusError, format_table, read_status, remembered_settings
+from .store.cdxj import update_cdxj
 from .store.files import ArchiveLayout
 from .store.lock import ArchiveBusy
 from .version import version_text
@@ -122,6 +123,7 @@ def _regenerate(args: argparse.Namespace) -> int:
     try:
         if args.from_html is not None:
             report = from_html(archive, args.from_html, progress, jobs)
+            update_cdxj(archive.layout.root)  # the imported pages replay like crawled ones
         else:
             report = from_warc(archive, progress, jobs)
         status = EXIT_FAILED if report.counts.get("errors") else EXIT_OK

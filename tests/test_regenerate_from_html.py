@@ -60,3 +60,18 @@ def test_loose_saved_pages_still_give_articles(tmp_path):
 def test_missing_source_is_a_clear_error(tmp_path):
     proc = regenerate("--from-html", str(tmp_path / "nope"), "--archive", str(tmp_path / "a"))
     assert proc.returncode == 2 and "nope" in proc.stderr
+
+
+def test_imported_pages_are_in_the_cdxj_index(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import FIXTURES, REPO
+
+    archive = tmp_path / "archive"
+    proc = subprocess.run([sys.executable, "-m", "cumt_archive.cli", "regenerate", "--from-html",
+                           str(FIXTURES / "site"), "--archive", str(archive), "--quiet"], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    index = (archive / "indexes" / "index.cdxj").read_text(encoding="utf-8")
+    assert "cn,edu,cumt,xwzx)/33/a2/c523a537506/page.htm" in index

@@ -29,8 +29,9 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 RETRY_ENABLED = True
 RETRY_TIMES = 2
 DOWNLOAD_TIMEOUT = 30
-DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
-DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
+DOWNLOAD_MAXSIZE = 16 * 1024 * 1024  # pages: no news page is near this; a decompression bomb is refused
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+MEDIA_MAXSIZE = 128 * 1024 * 1024  # images, attachments, videos (held in memory while they download)
 DOWNLOAD_FAIL_ON_DATALOSS = True  # a truncated body is an error, never content
 MEDIA_ALLOW_REDIRECTS = True
 FILES_EXPIRES = 36500  # media are immutable uploads: never fetch a stored file again unless refresh=1
