@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import mimetypes
 import os
 import re
 import shutil
@@ -320,7 +321,7 @@ def from_html(archive: Archive, source: Path, progress: Progress | None = None,
                 report.counts["already_captured"] += 1
             if isinstance(result, Article):
                 for media in result.media if holds_media else ():
-                    report.counts["media_copied"] += _copy_media(archive, source, media.url, media.name)
+                    _import_media(archive, warc, source, media, page.fetched_at, report)
                 _publish(archive, result, report, held[0], held[1], page.fetched_at)
             else:
                 report.not_archived(page, result, where=str(rel))
@@ -360,25 +361,44 @@ def _holds_media(source: Path) -> bool:
                if not name.startswith(".") and not name.lower().endswith((".htm", ".html", ".shtml")))
 
 
-def _copy_media(archive: Archive, source: Path, url: str, name: str) -> int:
+def _media_file(source: Path, url: str) -> Path | None:
+    """The file a wget -x tree holds for a media URL, if it holds one inside the tree."""
     parts = urlsplit(url)
     candidate = source / (parts.hostname or "") / unquote(parts.path.lstrip("/"))
     if parts.query:
         candidate = candidate.with_name(candidate.name + "?" + parts.query)
     if not candidate.is_file():  # one stat, before the dearer check that it stays inside the tree
-        return 0
+        return None
     try:
         resolved = candidate.resolve()
         resolved.relative_to(source.resolve())
     except (ValueError, OSError):
-        return 0
-    if not resolved.is_file():
-        return 0
-    target = archive.media_path(Media(url, name))
+        return None
+    return resolved if resolved.is_file() else None
+
+
+def _import_media(archive: Archive, warc: WarcCapture, source: Path, media: Media, fetched_at: str,
+                  report: RegenerateReport) -> None:
+    """A media file of the tree into the WARC (unless it holds these bytes already) and into media/.
+
+    The WARC is the archive: a later `regenerate --archive` rebuilds media/ from it, as for a crawl."""
+    path = _media_file(source, media.url)
+    if path is None:
+        return
+    body = path.read_bytes()
+    assert archive.index is not None
+    if _already_captured(archive, media.url, body) is None:
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        ref = warc.write(RawPage(url=media.url, body=body, status=200, headers={"Content-Type": content_type},
+                                 fetched_at=fetched_at))
+        archive.index.record_capture(media.url, 200, fetched_at, ref.file, ref.offset)
+        report.counts["media_captured"] += 1
+    target = archive.media_path(media)
     if target.exists():
-        return 0
+        return
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp-copy")
-    shutil.copyfile(resolved, tmp)
+    shutil.copyfile(path, tmp)
     tmp.replace(target)
-    return 1
+    report.counts["media_copied"] += 1
+

@@ -75,3 +75,29 @@ def test_imported_pages_are_in_the_cdxj_index(tmp_path):
     assert proc.returncode == 0, proc.stderr
     index = (archive / "indexes" / "index.cdxj").read_text(encoding="utf-8")
     assert "cn,edu,cumt,xwzx)/33/a2/c523a537506/page.htm" in index
+
+
+def test_media_of_an_imported_tree_go_into_the_warc_and_come_back_from_it(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import FIXTURES, REPO, tree_bytes
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "cumt_archive.cli", *args, "--quiet"], cwd=REPO,
+                              capture_output=True, text=True, timeout=120)
+
+    archive = tmp_path / "archive"
+    assert cli("regenerate", "--from-html", str(FIXTURES / "site"), "--archive", str(archive)).returncode == 0
+    before = tree_bytes(archive, "posts", "media")
+    assert any(name.startswith("media/") for name in before)
+    shutil.rmtree(archive / "posts")
+    shutil.rmtree(archive / "media")
+    again = cli("regenerate", "--archive", str(archive))
+    assert again.returncode == 0, again.stderr
+    assert tree_bytes(archive, "posts", "media") == before
+    # Importing the same tree again stores no media twice.
+    warc_bytes = sum(p.stat().st_size for p in (archive / "warc").glob("*.warc.gz"))
+    assert cli("regenerate", "--from-html", str(FIXTURES / "site"), "--archive", str(archive)).returncode == 0
+    assert sum(p.stat().st_size for p in (archive / "warc").glob("*.warc.gz")) == warc_bytes
