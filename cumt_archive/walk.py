@@ -65,6 +65,8 @@ class PageView:
     fresh: int  # of those: not settled at the last complete walk, and not shown on an earlier page this run
     oldest_date: dt.date | None  # of the dated items on the page
     has_next: bool  # a next page exists (pager link or computed URL within the pager's total)
+    last_old: bool = False  # the page's last story was seen by a complete walk: all below it were too
+    skipped: int = 0  # fresh stories on the page that the run left out (older than since)
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,11 @@ def next_step(page: PageView, limits: WalkLimits, memory: ColumnMemory) -> Step:
     """After reading one list page of a page-by-page walk: follow the next page, or stop and why."""
     if page.items == 0:
         return Step(False, Stop.EMPTY)
-    if page.fresh == 0 and not limits.full and memory.complete_walk_run is not None:
-        return Step(False, Stop.CAUGHT_UP)  # everything below this page was settled by a complete walk
+    caught_up = page.fresh == 0 or (page.last_old and page.skipped == 0)
+    if caught_up and not limits.full and memory.complete_walk_run is not None:
+        # New stories come in at the top (pinned ones stay there): once the bottom of a page is a story
+        # a complete walk had seen, everything below it was seen too, and this page's new ones are taken.
+        return Step(False, Stop.CAUGHT_UP)
     if limits.since is not None and page.oldest_date is not None and page.oldest_date < limits.since:
         return Step(False, Stop.SINCE)
     if not page.has_next:

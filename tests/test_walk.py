@@ -28,6 +28,15 @@ def test_caught_up_only_after_a_complete_walk():
     assert next_step(view(fresh=0), WalkLimits(full=True), WALKED).follow  # a backfill reads every page
 
 
+def test_a_page_whose_last_story_is_old_needs_no_next_page():
+    step = next_step(PageView(1, 10, 3, None, True, True), WalkLimits(), WALKED)
+    assert step.stop is Stop.CAUGHT_UP and step.complete  # the new stories are on this page
+    # ... unless some of this page's new stories were left out by since: then a later walk must take them
+    since = WalkLimits(since=dt.date(2024, 1, 1))
+    step = next_step(PageView(1, 10, 3, dt.date(2023, 1, 1), True, True, 1), since, WALKED)
+    assert step.stop is Stop.SINCE and not step.complete
+
+
 def test_limits_leave_the_column_incomplete():
     step = next_step(view(page_no=3, fresh=2), WalkLimits(max_pages=3), WALKED)
     assert not step.follow and step.stop is Stop.MAX_PAGES and not step.complete
@@ -124,13 +133,15 @@ def run(site: Site, archive: Archive, limits: WalkLimits, faults: Faults, rng: r
             failed = True
             return None
         items = site.page(page_no)
-        fresh = 0
+        last_old = bool(items) and is_old(archive.sightings.get(items[-1]), memory)
+        fresh = skipped_fresh = 0
         killed = faults.kill_after_pages is not None and reads >= faults.kill_after_pages
         for story in items:
             skipped = bool(limits.since and site.date(story) < limits.since)
             if story not in shown:
                 if not is_old(archive.sightings.get(story), memory):
                     fresh += 1
+                    skipped_fresh += skipped
                 if not skipped:  # a story left out by since is not seen: a later walk must take it
                     archive.sightings.setdefault(story, run_id)
                 shown.add(story)
@@ -142,7 +153,8 @@ def run(site: Site, archive: Archive, limits: WalkLimits, faults: Faults, rng: r
         if killed:
             raise Killed
         dates = [site.date(s) for s in items]
-        return PageView(page_no, len(items), fresh, min(dates) if dates else None, page_no < site.total_pages())
+        return PageView(page_no, len(items), fresh, min(dates) if dates else None, page_no < site.total_pages(),
+                        last_old, skipped_fresh)
 
     try:
         first = read(1)

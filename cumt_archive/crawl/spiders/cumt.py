@@ -213,7 +213,9 @@ class CumtSpider(Spider):
                            total, limits.max_list_pages)
         since = self.arguments.since
         shown = self._shown.setdefault(entry, set())
-        fresh = 0
+        last_old = bool(listing.items) and is_old(
+            self.run.index.sighting_run(urlname(listing.items[-1].url), entry), memory)
+        fresh = skipped_fresh = 0
         for item in listing.items:
             key = urlname(item.url)
             repeat = key in shown
@@ -222,6 +224,7 @@ class CumtSpider(Spider):
             if not repeat:
                 if not is_old(self.run.index.sighting_run(key, entry), memory):
                     fresh += 1
+                    skipped_fresh += skipped
                 if not skipped:  # a story left out by since is not seen: a later walk must take it
                     self.run.index.record_sighting(key, entry, column)
             if skipped:
@@ -255,7 +258,8 @@ class CumtSpider(Spider):
         else:
             next_url = listing.next_url
         dated = [i.date for i in listing.items if i.date]
-        view = PageView(page_no, len(listing.items), fresh, min(dated) if dated else None, next_url is not None)
+        view = PageView(page_no, len(listing.items), fresh, min(dated) if dated else None, next_url is not None,
+                        last_old, skipped_fresh)
         step = next_step(view, limits, memory)
         if step.follow and next_url is not None:
             out.append(self._list_request(next_url, column, entry, page_no + 1, total))
