@@ -61,6 +61,14 @@ class GeneratedSite:
     stories: list[Story] = field(default_factory=list)
     start: dt.date = dt.date(2024, 1, 1)
 
+    @classmethod
+    def two_columns(cls, root: Path, per_family: int) -> "GeneratedSite":
+        """A site with `per_family` stories in its WebPlus column and as many in its VSB column."""
+        site = cls(root)
+        site.add("webplus", per_family)
+        site.add("vsb", per_family)
+        return site
+
     def add(self, family: str, count: int = 1) -> list[Story]:
         added = []
         for _ in range(count):

@@ -21,9 +21,7 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def crawled(tmp_path, mirror_factory):
-    site = GeneratedSite(tmp_path / "site")
-    site.add("webplus", 4)
-    site.add("vsb", 4)
+    site = GeneratedSite.two_columns(tmp_path / "site", 4)
     mirror = mirror_factory(site.root)
     archive = tmp_path / "archive"
     result = run_crawl(archive, site.list_urls, mirror.proxy_url)

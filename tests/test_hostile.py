@@ -21,10 +21,7 @@ from sitegen import GeneratedSite
 
 @pytest.fixture
 def site(tmp_path):
-    generated = GeneratedSite(tmp_path / "site")
-    generated.add("webplus", 5)
-    generated.add("vsb", 5)
-    return generated
+    return GeneratedSite.two_columns(tmp_path / "site", 5)
 
 
 class CountingServer:

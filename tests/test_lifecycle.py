@@ -31,10 +31,7 @@ def list_requests(requests: list[str]) -> list[str]:
 
 @pytest.fixture
 def site(tmp_path):
-    generated = GeneratedSite(tmp_path / "site")
-    generated.add("webplus", 9)
-    generated.add("vsb", 9)
-    return generated
+    return GeneratedSite.two_columns(tmp_path / "site", 9)
 
 
 def test_first_run_then_nothing_new_then_one_new_story_per_family(site, tmp_path, mirror_factory):

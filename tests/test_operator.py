@@ -40,10 +40,7 @@ def summary_counts(line: str) -> dict[str, int]:
 
 @pytest.fixture
 def site(tmp_path):
-    generated = GeneratedSite(tmp_path / "site")
-    generated.add("webplus", 4)
-    generated.add("vsb", 4)
-    return generated
+    return GeneratedSite.two_columns(tmp_path / "site", 4)
 
 
 @contextlib.contextmanager

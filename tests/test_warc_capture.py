@@ -146,10 +146,7 @@ def test_cdxj_index_points_at_every_capture(crawled):
 
 @pytest.fixture
 def site(tmp_path):
-    generated = GeneratedSite(tmp_path / "site")
-    generated.add("webplus", 4)
-    generated.add("vsb", 4)
-    return generated
+    return GeneratedSite.two_columns(tmp_path / "site", 4)
 
 
 def test_refresh_writes_revisits_not_second_copies(site, tmp_path, mirror_factory):
