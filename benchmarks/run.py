@@ -373,7 +373,7 @@ def bench_crawl(pages: list[SourcePage], stories: int, repeats: int, work: Path)
               "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8", "-s", "LOG_LEVEL=INFO"]
     samples: dict[str, list[float]] = {"ours": [], "bare": []}
     urls: list[str] = []
-    archived, summary, cores = 0, "", []
+    archived, cores = 0, []
     (work / "bare.py").write_text(BARE_SPIDER)
     with MirrorServer(site.root) as mirror:
         env = {**os.environ, "http_proxy": mirror.proxy_url, "https_proxy": mirror.proxy_url}

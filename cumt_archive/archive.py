@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .model import Article, Media
+from .outcomes import Outcome
 from .profile import Profile
 from .render import LAYOUTS, MEDIA_LINKS, RenderOptions, render
 from .store.files import ArchiveLayout, atomic_write
@@ -143,7 +144,7 @@ class Archive:
             return Duplicate(row.reason if row and row.reason else "")
         owner = self.index.story_owner(key, article.urlname)
         if owner is not None and article.home_rank(owner.url) < article.home_rank():
-            self.index.record_outcome(urlname=article.urlname, url=article.url, status="alias",
+            self.index.record_outcome(urlname=article.urlname, url=article.url, status=Outcome.ALIAS,
                                       reason=f"same story as {owner.url}", fetched_at=fetched_at)
             return Duplicate(owner.url)
         # New, or the story's better home (its original, under a cross-post archived first): write it here.
@@ -156,7 +157,7 @@ class Archive:
                 media_missing=media_missing, story_key=key,
             )
             if owner is not None:
-                self.index.record_outcome(urlname=owner.urlname, url=owner.url, status="alias",
+                self.index.record_outcome(urlname=owner.urlname, url=owner.url, status=Outcome.ALIAS,
                                           reason=f"same story as {article.url}")
         if owner is None:
             return published

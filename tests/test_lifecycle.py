@@ -305,7 +305,7 @@ def test_dead_media_are_remembered_and_a_no_change_run_asks_only_for_list_pages(
         fetched = [u for u in mirror.requests if not u.endswith("robots.txt")]
         assert sorted(fetched) == sorted(site.list_urls), fetched  # one list page per column, nothing else
     mirror.requests.clear()
-    refresh = run_crawl(archive, site.list_urls, mirror.proxy_url, "-a", "refresh=1")
+    assert run_crawl(archive, site.list_urls, mirror.proxy_url, "-a", "refresh=1").returncode == 0
     assert f"http://news.cumt.edu.cn{story.image_path}" in mirror.requests  # refresh=1 asks again
 
 

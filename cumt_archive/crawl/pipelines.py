@@ -121,7 +121,7 @@ class OriginalMediaPipeline(FilesPipeline):
         return await super().media_downloaded(response, request, info, item=item)
 
     def file_downloaded(self, response: Response, request: Request, info: MediaPipeline.SpiderInfo, *,
-                        item: Any = None) -> str:
+                        item: Any = None) -> Any:
         try:
             return super().file_downloaded(response, request, info, item=item)
         except STORAGE_ERRORS as exc:

@@ -19,7 +19,7 @@ from ..profile import ProfileError, load_profile
 from ..render import LAYOUTS, MEDIA_LINKS
 from ..store.files import ArchiveLayout
 from ..status import output_settings, remembered_settings
-from ..store.lock import ArchiveBusy, ArchiveLock
+from ..store.lock import ArchiveLock
 from ..walk import Stop
 from .capture import PageCapture
 

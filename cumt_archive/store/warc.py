@@ -193,8 +193,8 @@ class WarcCapture:
             block.update(part)
             length += len(part)
         payload = hashlib.sha1() if payload_parts and payload_digest is None else None
-        for part in payload_parts:
-            view = memoryview(part)
+        for payload_part in payload_parts:
+            view = memoryview(payload_part)
             for start in range(0, len(view), _CHUNK):  # both digests over each chunk while it is in cache
                 chunk = view[start:start + _CHUNK]
                 block.update(chunk)
@@ -218,8 +218,8 @@ class WarcCapture:
         write = self._handle.write
         try:
             written = write(compressor.compress(warc_head))
-            for part in (*head_parts, *payload_parts):
-                view = memoryview(part)
+            for any_part in (*head_parts, *payload_parts):
+                view = memoryview(any_part)
                 # 1 MiB at a time: the compressor's output stays in cache (measured: 32 MiB stored in 56 ms
                 # instead of 100 ms in one call).
                 for start in range(0, len(view), _CHUNK):

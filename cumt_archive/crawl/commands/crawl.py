@@ -102,7 +102,7 @@ class Command(ScrapyCrawl):
                 # A crawl that cannot start (an index that cannot be opened) is one line, not asyncio's
                 # "exception never retrieved".
                 run.add_done_callback(lambda task: startup_errors.extend(
-                    [task.exception()] if not task.cancelled() and task.exception() else []))
+                    [error] if not task.cancelled() and (error := task.exception()) is not None else []))
             self.crawler_process.start()
         finally:
             lock.release()

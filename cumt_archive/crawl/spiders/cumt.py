@@ -129,6 +129,7 @@ class CumtSpider(Spider):
         self.pending: dict[str, str] = {}  # story urlname -> URL, requested and not yet given an outcome
         self._shown: dict[str, set[str]] = {}  # column -> stories its pages showed in this run
         self.starts: list[ColumnStart] = []
+        self.extraction: ExtractionPool  # set in from_crawler, once the settings are known
         self.allowed: tuple[str, ...] = ()
 
     @classmethod
