@@ -180,6 +180,7 @@ def _check(args: argparse.Namespace) -> int:
                 found = check_archive(archive)
                 found.repaired = repaired
             status = EXIT_OK if found.ok else EXIT_FAILED
+            archive.index.replace_damage([(f.damage.value, f.where, f.detail) for f in found.findings])
             archive.index.finish_run(run_id, status, {"damage": len(found.findings)})
         finally:
             archive.close()

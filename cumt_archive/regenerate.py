@@ -123,6 +123,8 @@ def from_warc(archive: Archive, progress: Progress | None = None, jobs: int = 1)
                     table.add_file(path)
                 except Exception as exc:  # noqa: BLE001 - see iter_records: damage of any kind, said once
                     # One damaged file must not hide the others: say which, keep what it held before, go on.
+                    assert archive.index is not None
+                    archive.index.add_damage([("warc", path.name, f"unreadable: {type(exc).__name__}: {exc}")])
                     report.counts["errors"] += 1
                     report.problems.append(f"{path}: damaged ({type(exc).__name__}: {exc}); the records before "
                                            "the damage are used; `cumt-archive check` tells more")

@@ -57,6 +57,7 @@ class ArchiveStatus:
     columns_not_walked: list[str]
     files: dict[str, int]
     runs: list[RunRow] = field(default_factory=list)
+    damage: list[StoryRow] = field(default_factory=list)  # what the last check found: what, file or URL
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2)
@@ -137,6 +138,11 @@ def read_status(root: Path) -> ArchiveStatus:
         profile = db.execute("SELECT value FROM meta WHERE key='profile'").fetchone()
         asked = columns_asked(json.loads(last_crawl[0] or "{}") if last_crawl else {}, profile[0] if profile else None)
         columns = sorted((seen | set(asked)) - walked)
+        try:
+            damage = [StoryRow(place, f"{what}: {detail}") for what, place, detail in db.execute(
+                "SELECT what, place, detail FROM damage ORDER BY what, place")]
+        except sqlite3.OperationalError:  # an archive from before damage was recorded
+            damage = []
         runs = [RunRow(i, kind, started, finished, exit_status, json.loads(args or "{}"), json.loads(counts or "{}"))
                 for i, kind, started, finished, exit_status, args, counts in db.execute(
                     "SELECT id, kind, started, finished, exit_status, args, counts FROM runs ORDER BY id DESC LIMIT ?",
@@ -148,7 +154,7 @@ def read_status(root: Path) -> ArchiveStatus:
     files = {"posts": _count_files(layout.posts, "*.md"), "media": _count_files(layout.media, "*"),
              "warc": _count_files(layout.warc, "*.warc.gz")}
     return ArchiveStatus(str(layout.root.resolve()), stories, dict(sorted(not_archived.items())), failed, missing,
-                         columns, files, runs)
+                         columns, files, runs, damage)
 
 
 def _counts_text(counts: dict[str, int]) -> str:
@@ -170,7 +176,9 @@ def format_table(status: ArchiveStatus) -> str:
         width = max(len(k) for k in status.not_archived)
         lines += [f"    {k:<{width}}  {n}" for k, n in status.not_archived.items()]
     for title, rows in (("failed stories (retried next run)", status.failed),
-                        ("articles with missing media (fetched again next run)", status.missing_media)):
+                        ("articles with missing media (fetched again next run)", status.missing_media),
+                        ("damage found by the last check (`cumt-archive check --repair` mends what it can)",
+                         status.damage)):
         if rows:
             lines.append(f"  {title}: {len(rows)}")
             lines += [f"    {r.url}  {r.reason}" for r in rows[:LISTED]]

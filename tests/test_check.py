@@ -154,3 +154,18 @@ def test_reading_a_damaged_warc_always_says_so(tmp_path, fraction, garbage):
     path.write_bytes(data[: int(len(data) * fraction)] + garbage)
     with pytest.raises(ArchiveLoadFailed):
         list(iter_pages(path))
+
+
+def test_status_shows_the_damage_the_last_check_found(crawled):
+    import json
+
+    _, _, archive = crawled
+    post = sorted((archive / "posts").glob("*.md"))[0]
+    post.write_bytes(post.read_bytes() + b"\nedited\n")
+    assert cli("check", "--archive", str(archive)).returncode == 1
+    status = cli("status", "--archive", str(archive))
+    assert "damage found by the last check" in status.stdout and f"posts/{post.name}" in status.stdout
+    assert json.loads(cli("status", "--archive", str(archive), "--json").stdout)["damage"][0]["url"] == \
+        f"posts/{post.name}"
+    assert cli("check", "--archive", str(archive), "--repair").returncode == 0
+    assert "damage found" not in cli("status", "--archive", str(archive)).stdout

@@ -73,6 +73,13 @@ CREATE TABLE IF NOT EXISTS runs (
     counts TEXT
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS damage (          -- what the last `check` (or a regenerate) found wrong
+    what TEXT NOT NULL,                      -- a check.Damage value: warc, digest, post_differs, ...
+    place TEXT NOT NULL,                     -- the file or URL
+    detail TEXT NOT NULL,
+    found TEXT NOT NULL,
+    PRIMARY KEY (what, place)
+);
 """
 
 KNOWN = SETTLED
@@ -342,6 +349,16 @@ class ArchiveIndex:
 
     def status_counts(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT status, COUNT(*) FROM articles GROUP BY status").fetchall())
+
+    def replace_damage(self, findings: list[tuple[str, str, str]]) -> None:
+        """The damage a full check found, (what, place, detail) each, in place of what was known before."""
+        with self.transaction():
+            self.db.execute("DELETE FROM damage")
+            self.add_damage(findings)
+
+    def add_damage(self, findings: list[tuple[str, str, str]]) -> None:
+        self.db.executemany("INSERT OR REPLACE INTO damage (what, place, detail, found) VALUES (?, ?, ?, ?)",
+                            [(what, place, detail, now()) for what, place, detail in findings])
 
     def get_meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
