@@ -25,6 +25,7 @@ from warcio.exceptions import ArchiveLoadFailed
 from .archive import Archive, Duplicate
 from .extract import ListRefused, extract_list
 from .model import Article, Media, NotArticle, RawPage
+from .store.media_files import MediaFiles
 from .store.replay import Capture, CaptureTable
 from .store.warc import WarcCapture, WarcError, read_page, warc_files
 from .workers import extract_in_order
@@ -168,7 +169,10 @@ def _archive_capture(archive: Archive, table: CaptureTable, capture: Capture, pa
         if source is None:
             continue  # never downloaded (failed, off limits): the crawl has no file either
         try:
-            report.counts["media_copied"] += table.copy_payload(source, archive.media_path(media))
+            target = archive.media_path(media)
+            report.counts["media_copied"] += table.copy_payload(source, target)
+            MediaFiles(archive.layout.media, archive.index).share_payload(  # type: ignore[arg-type]
+                str(target.relative_to(archive.layout.media)))
         except (WarcError, OSError) as exc:
             report.counts["errors"] += 1
             report.problems.append(f"{media.url} (in {result.url}): {exc}")
@@ -402,5 +406,6 @@ def _import_media(archive: Archive, warc: WarcCapture, source: Path, media: Medi
     tmp = target.with_name(f".{target.name}.tmp-copy")
     shutil.copyfile(path, tmp)
     tmp.replace(target)
+    MediaFiles(archive.layout.media, archive.index).share_payload(str(target.relative_to(archive.layout.media)))
     report.counts["media_copied"] += 1
 

@@ -28,7 +28,7 @@ from cumt_archive.store.cdxj import INDEX_NAME, index_warc
 from cumt_archive.store.replay import CaptureTable
 from cumt_archive.store.warc import warc_files
 from cumt_archive.urls import media_relpath
-from conftest import run_crawl, tree_bytes
+from conftest import REPO, run_crawl, tree_bytes
 from sitegen import GeneratedSite
 from test_crawl_site import EXPECTED, SITE, site_bytes
 
@@ -243,3 +243,25 @@ def test_index_pointing_past_a_warc_files_end_is_repaired_and_refetched(site, tm
     shutil.rmtree(archive / "media")
     assert regenerate(archive).returncode == 0
     assert tree_bytes(archive, "posts", "media") == before
+
+
+def test_the_same_image_bytes_under_two_urls_are_one_copy_in_media(site, tmp_path, mirror_factory):
+    first, second = site.of("webplus")[:2]
+    host = site.root / "xwzx.cumt.edu.cn"
+    (host / second.image_path.lstrip("/")).write_bytes((host / first.image_path.lstrip("/")).read_bytes())
+    mirror = mirror_factory(site.root)
+    archive = tmp_path / "archive"
+    assert run_crawl(archive, site.list_urls, mirror.proxy_url).returncode == 0
+
+    def linked(root: Path) -> bool:
+        a = root / "media" / media_relpath(f"http://xwzx.cumt.edu.cn{first.image_path}")
+        b = root / "media" / media_relpath(f"http://xwzx.cumt.edu.cn{second.image_path}")
+        return a != b and a.read_bytes() == b.read_bytes() and os.path.samefile(a, b) and a.stat().st_nlink == 2
+
+    assert linked(archive)
+    before = tree_bytes(archive, "posts", "media")
+    shutil.rmtree(archive / "media")
+    regen = subprocess.run([sys.executable, "-m", "cumt_archive.cli", "regenerate", "--archive", str(archive),
+                            "--quiet"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert regen.returncode == 0, regen.stderr
+    assert tree_bytes(archive, "posts", "media") == before and linked(archive)

@@ -22,6 +22,7 @@ from .refusals import media_failure_verdict
 from .run import STORAGE_ERRORS, get_run
 from ..model import Article
 from ..store.files import atomic_write
+from ..store.media_files import MediaFiles
 from ..store.warc import WarcRef
 from ..outcomes import Outcome
 from ..urls import canonical_url, media_relpath, urlname
@@ -67,9 +68,13 @@ class MediaHTTPStatus(FileException):
 class AtomicFSFilesStore(FSFilesStore):
     """FilesPipeline's file store, writing through a temporary file so a kill never leaves half a file."""
 
+    media_files: MediaFiles | None = None  # set by the pipeline: the same bytes under two URLs are one copy
+
     def persist_file(self, path: str | PathLike[str], buf: BytesIO, info: MediaPipeline.SpiderInfo, meta: Any = None,
                      headers: Any = None) -> None:
         atomic_write(Path(self.basedir) / path, buf.getvalue(), skip_if_same=False)
+        if self.media_files is not None:
+            self.media_files.share_payload(str(path))
 
 
 class OriginalMediaPipeline(FilesPipeline):
@@ -84,6 +89,8 @@ class OriginalMediaPipeline(FilesPipeline):
         run = get_run(crawler)
         pipeline = cls(str(run.archive.layout.media), crawler=crawler)
         pipeline.run = run  # type: ignore[attr-defined]
+        if isinstance(pipeline.store, AtomicFSFilesStore):
+            pipeline.store.media_files = MediaFiles(run.archive.layout.media, run.index)
         # Media have their own size limit (videos may be larger than any page should be); unset, the
         # page limit DOWNLOAD_MAXSIZE applies to them too.
         pipeline.media_maxsize = crawler.settings.getint(  # type: ignore[attr-defined]

@@ -73,6 +73,10 @@ CREATE TABLE IF NOT EXISTS runs (
     counts TEXT
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS payload_files (   -- which media/ file holds each payload (others link to it)
+    sha1 TEXT PRIMARY KEY,
+    path TEXT NOT NULL                       -- relative to media/
+);
 CREATE TABLE IF NOT EXISTS damage (          -- what the last `check` (or a regenerate) found wrong
     what TEXT NOT NULL,                      -- a check.Damage value: warc, digest, post_differs, ...
     place TEXT NOT NULL,                     -- the file or URL
@@ -349,6 +353,13 @@ class ArchiveIndex:
 
     def status_counts(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT status, COUNT(*) FROM articles GROUP BY status").fetchall())
+
+    def payload_file(self, sha1: str) -> str | None:
+        row = self.db.execute("SELECT path FROM payload_files WHERE sha1=?", (sha1,)).fetchone()
+        return row[0] if row else None
+
+    def remember_payload_file(self, sha1: str, path: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO payload_files (sha1, path) VALUES (?, ?)", (sha1, path))
 
     def replace_damage(self, findings: list[tuple[str, str, str]]) -> None:
         """The damage a full check found, (what, place, detail) each, in place of what was known before."""
