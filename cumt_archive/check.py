@@ -29,6 +29,7 @@ from .archive import Archive
 from .extract import extract_article
 from .model import Article
 from .outcomes import Outcome
+from .status import IndexUnreadable, connect_read_only
 from .store.index import ArchiveIndex
 from .store.warc import iter_pages, read_page, sha1_b32, warc_files
 
@@ -82,14 +83,16 @@ def index_health(path: Path) -> str | None:
     if not path.exists():
         return "missing"
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            result = db.execute("PRAGMA quick_check").fetchone()
-            db.execute("SELECT COUNT(*) FROM articles").fetchone()
-        finally:
-            db.close()
+        db = connect_read_only(path)  # as status opens it: works on a read-only archive too
+    except IndexUnreadable as exc:
+        return str(exc.__cause__ or exc)
+    try:
+        result = db.execute("PRAGMA quick_check").fetchone()
+        db.execute("SELECT COUNT(*) FROM articles").fetchone()
     except sqlite3.Error as exc:
         return str(exc)
+    finally:
+        db.close()
     return None if result and result[0] == "ok" else str(result[0] if result else "no answer")
 
 

@@ -90,7 +90,7 @@ def columns_asked(args: dict[str, Any], profile_name: str | None) -> list[str]:
     return [c.list_url for c in profile.columns if not keys or c.key in keys]
 
 
-def _connect(index: Path) -> sqlite3.Connection:
+def connect_read_only(index: Path) -> sqlite3.Connection:
     base = "file:" + quote(str(index.resolve()))
     try:
         db = sqlite3.connect(base + "?mode=ro", uri=True)
@@ -118,7 +118,7 @@ def read_status(root: Path) -> ArchiveStatus:
     layout = ArchiveLayout(Path(root))
     if not layout.index.is_file():
         raise StatusError(f"{root}: no archive here (no {layout.index.name})")
-    db = _connect(layout.index)
+    db = connect_read_only(layout.index)
     try:
         stories = {("archived" if status == "ok" else status): n for status, n in
                    db.execute("SELECT status, COUNT(*) FROM articles GROUP BY status ORDER BY status")}
@@ -205,7 +205,7 @@ def remembered_settings(root: Path) -> dict[str, str]:
     index = ArchiveLayout(Path(root)).index
     if not index.is_file():
         return {}
-    db = _connect(index)
+    db = connect_read_only(index)
     try:
         keys = tuple(REMEMBERED)
         rows = db.execute(f"SELECT key, value FROM meta WHERE key IN ({','.join('?' * len(keys))})", keys)

@@ -37,6 +37,14 @@ class FailureVerdict:
     count: str  # the run summary's counter
 
 
+def describe_failure(exc: BaseException) -> str:
+    """A failed request in a few words: `HTTP 500`, or the exception's type and message."""
+    if isinstance(exc, HttpError) and exc.response is not None:
+        return f"HTTP {exc.response.status}"
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def story_failure_verdict(exc: BaseException) -> FailureVerdict:
     """What a failed story request means: gone, refused by policy, challenged (retry), or failed (retry)."""
     if isinstance(exc, HttpError) and exc.response is not None:
@@ -45,7 +53,7 @@ def story_failure_verdict(exc: BaseException) -> FailureVerdict:
             return FailureVerdict(Outcome.GONE, f"HTTP {status}", "gone")
         if status == 412:
             return FailureVerdict(Outcome.FAILED, "challenge: HTTP 412 script challenge", "failed")
-        return FailureVerdict(Outcome.FAILED, f"HTTP {status}", "failed")
+        return FailureVerdict(Outcome.FAILED, describe_failure(exc), "failed")
     if isinstance(exc, ChallengedHost):
         return FailureVerdict(Outcome.FAILED, "challenge: host challenged an earlier request; not requested",
                               "failed")
@@ -55,8 +63,7 @@ def story_failure_verdict(exc: BaseException) -> FailureVerdict:
         return FailureVerdict(Outcome.REFUSED, str(exc), "offsite")
     if isinstance(exc, InternalAddress):
         return FailureVerdict(Outcome.REFUSED, str(exc), "refused")
-    text = str(exc).strip()
-    return FailureVerdict(Outcome.FAILED, f"{type(exc).__name__}: {text}" if text else type(exc).__name__, "failed")
+    return FailureVerdict(Outcome.FAILED, describe_failure(exc), "failed")
 
 
 def media_failure_verdict(exc: BaseException, status: int | None = None) -> FailureVerdict:

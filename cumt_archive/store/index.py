@@ -86,7 +86,6 @@ CREATE TABLE IF NOT EXISTS damage (          -- what the last `check` (or a rege
 );
 """
 
-KNOWN = SETTLED
 MAX_BACKOFF_RUNS = 16  # a story or media file that keeps failing is still tried at least every 16 runs
 
 
@@ -169,7 +168,7 @@ class ArchiveIndex:
 
     def is_known(self, urlname: str) -> bool:
         row = self.db.execute("SELECT status FROM articles WHERE urlname=?", (urlname,)).fetchone()
-        return bool(row) and row[0] in KNOWN
+        return bool(row) and row[0] in SETTLED
 
     def articles(self, status: str | None = None) -> Iterator[ArticleRow]:
         query = "SELECT * FROM articles" + (" WHERE status=?" if status else "") + " ORDER BY urlname"

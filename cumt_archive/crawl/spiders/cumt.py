@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 from scrapy.http import Response
-from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from warcio.exceptions import ArchiveLoadFailed
@@ -33,7 +32,7 @@ from ...walk import (DEFAULT_MAX_LIST_PAGES, ColumnMemory, PageView, WalkLimits,
                      walks_whole_column, whole_walk_pages)
 from ..extraction_pool import ExtractionPool, processes_setting
 from ..pipelines import ArticleItem
-from ..refusals import story_failure_verdict
+from ..refusals import describe_failure, story_failure_verdict
 from ..run import STORAGE_ERRORS, ArchiveRun, get_run
 from ..scrapy_page import raw_page
 
@@ -282,7 +281,7 @@ class CumtSpider(Spider):
     def list_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
         logger.error("column %s incomplete: list page failed: %s: %s", request.meta.get("column"), request.url,
-                     _failure_text(failure))
+                     describe_failure(failure.value))
         self.run.column_failed(request.meta.get("entry", ""))
 
     # -- articles ------------------------------------------------------------------------
@@ -372,11 +371,4 @@ _OUTCOME_WORDS = {
     Outcome.GONE: "gone",
     Outcome.REFUSED: "not fetched",
     Outcome.ALIAS: "same story as another URL",
-    Outcome.ARCHIVED: "archived",
 }
-
-
-def _failure_text(failure: Failure) -> str:
-    if failure.check(HttpError):
-        return f"HTTP {failure.value.response.status}"  # type: ignore[union-attr]
-    return f"{type(failure.value).__name__}: {failure.value}"
