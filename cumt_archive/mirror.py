@@ -19,9 +19,10 @@ exactly as requested::
 Route keys: ``status``, ``location``, ``file`` (relative to the host dir),
 ``body`` (a string sent as UTF-8), ``headers``, ``fail_times`` (answer 503
 that many times, then normally), ``always_status`` (always answer that
-status with a small HTML body), ``delay`` (seconds to wait before answering)
-and ``truncate`` (send half the body under a longer Content-Length, then
-close). The file is re-read when it changes.
+status with a small HTML body), ``delay`` (seconds to wait before answering),
+``truncate`` (send half the body under a longer Content-Length, then
+close) and ``chunked`` (send ``file`` in chunked transfer encoding, with no
+Content-Length). The file is re-read when it changes.
 
 Run ``python -m cumt_archive.mirror ROOT --port 8080`` and point a crawler's
 ``http_proxy`` at the printed URL.
@@ -196,6 +197,20 @@ class _Handler(BaseHTTPRequestHandler):
             body = str(route["body"]).encode("utf-8")
         elif 300 <= status < 400:
             body = _status_body(status, "Found")
+        if route.get("chunked") and "file" in route:
+            # No Content-Length: the body in chunked transfer encoding, its length unknown until the end.
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            if send_body:
+                view = memoryview(body)
+                for start in range(0, len(view), 1 << 20):
+                    piece = view[start:start + (1 << 20)]
+                    self.wfile.write(b"%x\r\n" % len(piece) + piece + b"\r\n")
+                self.wfile.write(b"0\r\n\r\n")
+            return
         if route.get("truncate"):
             # Promise more bytes than are sent, then hang up: a body cut off in transit.
             self.send_response(status)

@@ -6,9 +6,10 @@ images and attachments are all captured, with the headers as received and the bo
 content encoding (HttpCompressionMiddleware decodes it only afterwards). A 200 response whose payload
 the archive already holds is written as a revisit record instead of a second copy.
 
-Scrapy hands over a response with its whole body in memory (bounded by DOWNLOAD_MAXSIZE and the media
-pipeline's MEDIA_MAXSIZE); the record is compressed from that buffer straight into the file, with no
-further copy.
+A page comes with its whole body in memory (bounded by DOWNLOAD_MAXSIZE); the record is compressed
+from that buffer straight into the file, with no further copy. A large media body (a video) never is
+in memory: the download handler streamed it to a spool file, taking its digests on the way, and the
+record is compressed from that file, a chunk at a time.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ..archive import Archive
 from ..store.cdxj import indexes_folder, update_cdxj
 from ..store.payloads import PayloadStore
 from ..store.warc import Exchange, WarcCapture, sha1_b32, warc_now
+from .handlers import spooled_body
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +35,7 @@ def _header_pairs(headers) -> list[tuple[str, str]]:  # type: ignore[no-untyped-
 
 def exchange_of(response: Response, request: Request) -> Exchange:
     return Exchange(
+        body_file=spooled_body(response),
         url=response.url,
         status=response.status,
         response_headers=_header_pairs(response.headers),
@@ -47,7 +50,7 @@ def exchange_of(response: Response, request: Request) -> Exchange:
 
 def deduplicable(exchange: Exchange) -> bool:
     """Only whole, successful payloads are worth a revisit; an empty body or an error page is cheaper as is."""
-    return exchange.status == 200 and len(exchange.body) > 0
+    return exchange.status == 200 and exchange.body_length > 0
 
 
 def _is_page(exchange: Exchange) -> bool:
@@ -68,8 +71,12 @@ class PageCapture:
 
     def response_received(self, response: Response, request: Request) -> None:
         exchange = exchange_of(response, request)
-        digest = sha1_b32(hashlib.sha1(exchange.body)) if deduplicable(exchange) else None
-        earlier = self.payloads.find(digest) if digest else None
+        spool = spooled_body(response)
+        if spool is not None:  # its digest was taken as it streamed in
+            digest: str | None = sha1_b32(spool.sha1)
+        else:
+            digest = sha1_b32(hashlib.sha1(exchange.body)) if deduplicable(exchange) else None
+        earlier = self.payloads.find(digest) if digest and deduplicable(exchange) else None
         if earlier is not None and earlier.target_url != exchange.url and _is_page(exchange):
             # A page is read back by reference as the URL it was captured under; only media (never
             # read as pages) are deduplicated across URLs.
@@ -78,7 +85,7 @@ class PageCapture:
         with self.index.transaction():  # one commit for both rows
             if written.revisit:
                 self.revisits += 1
-            elif digest:
+            elif digest and deduplicable(exchange):
                 self.payloads.add(digest, exchange.url, written.warc_date, written.ref)
             self.index.record_capture(exchange.url, exchange.status, written.warc_date, written.ref.file,
                                       written.ref.offset)

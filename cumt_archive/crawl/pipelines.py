@@ -18,6 +18,7 @@ from scrapy.pipelines.media import FileException, MediaPipeline, _MediaRequestFi
 from twisted.python.failure import Failure
 
 from ..archive import Duplicate
+from .handlers import SPOOL_DIR_META, SPOOL_THRESHOLD_META, spooled_body
 from .refusals import media_failure_verdict
 from .run import STORAGE_ERRORS, get_run
 from ..model import Article
@@ -95,6 +96,9 @@ class OriginalMediaPipeline(FilesPipeline):
         # page limit DOWNLOAD_MAXSIZE applies to them too.
         pipeline.media_maxsize = crawler.settings.getint(  # type: ignore[attr-defined]
             "MEDIA_MAXSIZE", crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+        # Bodies above this size stream to disk as they download (crawl/handlers.py), never whole in memory.
+        pipeline.spool_meta = {SPOOL_DIR_META: str(run.archive.layout.spool),  # type: ignore[attr-defined]
+                               SPOOL_THRESHOLD_META: crawler.settings.getint("MEDIA_SPOOL_THRESHOLD", 1 << 20)}
         return pipeline
 
     def get_media_requests(self, item: ArticleItem, info: MediaPipeline.SpiderInfo) -> list[Request]:
@@ -107,9 +111,11 @@ class OriginalMediaPipeline(FilesPipeline):
         for media in item.article.media:
             if not refresh and index.media_settled(canonical_url(media.url)):
                 continue  # gone (404/410) or refused earlier: plain runs do not ask again
-            requests.append(Request(media.url, meta={"media_name": media.name, "allow_offsite": True,
-                                                     "article_url": item.article.url,
-                                                     **({"download_maxsize": maxsize} if maxsize else {})}))
+            # identity: the original bytes, which a large body can stream to disk as they come
+            requests.append(Request(media.url, headers={"Accept-Encoding": "identity"},
+                                    meta={"media_name": media.name, "allow_offsite": True,
+                                          "article_url": item.article.url, **self.spool_meta,  # type: ignore[attr-defined]
+                                          **({"download_maxsize": maxsize} if maxsize else {})}))
         return requests
 
     def media_to_download(self, request: Request, info: MediaPipeline.SpiderInfo, *, item: Any = None) -> Any:
@@ -123,9 +129,22 @@ class OriginalMediaPipeline(FilesPipeline):
 
     async def media_downloaded(self, response: Response, request: Request, info: MediaPipeline.SpiderInfo, *,
                                item: Any = None) -> Any:
-        if response.status != 200 or not response.body:
+        spool = spooled_body(response)
+        if response.status != 200 or not (spool.length if spool is not None else response.body):
             raise MediaHTTPStatus(response.status)
-        return await super().media_downloaded(response, request, info, item=item)
+        if spool is None:
+            return await super().media_downloaded(response, request, info, item=item)
+        # FilesPipeline reads response.body; a spooled body is on disk: the same steps, from the file.
+        self.inc_stats("downloaded")
+        path = self.file_path(request, response=response, info=info, item=item)
+        try:
+            spool.link_to(Path(self.store.basedir) / path)  # type: ignore[attr-defined]
+            if self.store.media_files is not None:  # type: ignore[attr-defined]
+                self.store.media_files.share_payload(path)  # type: ignore[attr-defined]
+        except STORAGE_ERRORS as exc:
+            self.run.storage_failed(exc, f"writing media {request.url}")  # type: ignore[attr-defined]
+            raise FileException(f"cannot write media: {exc}") from exc
+        return {"url": request.url, "path": path, "checksum": spool.md5_hex, "status": "downloaded"}
 
     def file_downloaded(self, response: Response, request: Request, info: MediaPipeline.SpiderInfo, *,
                         item: Any = None) -> Any:

@@ -31,7 +31,8 @@ RETRY_TIMES = 2
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 16 * 1024 * 1024  # pages: no news page is near this; a decompression bomb is refused
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
-MEDIA_MAXSIZE = 128 * 1024 * 1024  # images, attachments, videos (held in memory while they download)
+MEDIA_MAXSIZE = 1024 * 1024 * 1024  # images, attachments, videos (streamed to disk, never whole in memory)
+MEDIA_SPOOL_THRESHOLD = 1024 * 1024  # media bodies above this (or of unknown length) stream to disk
 DOWNLOAD_FAIL_ON_DATALOSS = True  # a truncated body is an error, never content
 MEDIA_ALLOW_REDIRECTS = True
 FILES_EXPIRES = 36500  # media are immutable uploads: never fetch a stored file again unless refresh=1

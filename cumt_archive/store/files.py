@@ -53,6 +53,11 @@ class ArchiveLayout:
         return self.root / "index.sqlite"
 
     @property
+    def spool(self) -> Path:
+        """Bodies of large media while they download (see store/spool.py)."""
+        return self.root / ".spool"
+
+    @property
     def lock(self) -> Path:
         return self.root / ".lock"
 
@@ -68,5 +73,9 @@ class ArchiveLayout:
                 continue
             for tmp in folder.rglob(f".*{TMP_MARK}*"):
                 tmp.unlink(missing_ok=True)
+                removed += 1
+        if self.spool.is_dir():
+            for body in self.spool.iterdir():
+                body.unlink(missing_ok=True)
                 removed += 1
         return removed

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -23,7 +24,7 @@ import zlib
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator, Sequence
+from typing import BinaryIO, Iterable, Iterator, Protocol, Sequence
 from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
@@ -63,9 +64,22 @@ class WarcRef:
     offset: int
 
 
+class FileBody(Protocol):
+    """A body kept on disk while it downloads (store/spool.py): read in chunks, never whole."""
+
+    length: int
+
+    def __iter__(self) -> Iterator[bytes]: ...
+
+    def head(self, size: int) -> bytes: ...
+
+
 @dataclass(frozen=True)
 class Exchange:
-    """One HTTP exchange as it went over the wire (body de-chunked, still in its content encoding)."""
+    """One HTTP exchange as it went over the wire (body de-chunked, still in its content encoding).
+
+    A large media body is not in `body` but in `body_file`, streamed into the record from disk.
+    """
 
     url: str
     status: int
@@ -76,6 +90,11 @@ class Exchange:
     request_body: bytes = b""
     protocol: str = "HTTP/1.1"
     fetched_at: str = ""
+    body_file: FileBody | None = None
+
+    @property
+    def body_length(self) -> int:
+        return self.body_file.length if self.body_file is not None else len(self.body)
 
 
 @dataclass(frozen=True)
@@ -180,12 +199,13 @@ class WarcCapture:
     # -- writing -----------------------------------------------------------------------
 
     def _append(self, warc_type: str, url: str, date: str, content_type: str, head_parts: list[bytes],
-                payload_parts: Sequence[bytes | memoryview], extra: Sequence[tuple[str, str]] = (),
+                payload_parts: Iterable[bytes | memoryview], extra: Sequence[tuple[str, str]] = (),
                 record_id: str | None = None, payload_digest: str | None = None, level: int = TEXT_LEVEL) -> int:
         """One record as one gzip member (so each can be read alone), flushed; returns its offset.
 
         The block is head_parts + payload_parts; the digests are computed here, in one pass over the
-        payload each, and nothing is copied but into the compressor.
+        payload each, and nothing is copied but into the compressor. payload_parts is read twice (digests,
+        then the compressor): a list of buffers, or a FileBody that reads its file again.
         """
         block = hashlib.sha1()
         length = 0
@@ -218,7 +238,7 @@ class WarcCapture:
         write = self._handle.write
         try:
             written = write(compressor.compress(warc_head))
-            for any_part in (*head_parts, *payload_parts):
+            for any_part in itertools.chain(head_parts, payload_parts):  # not a tuple: a FileBody streams
                 view = memoryview(any_part)
                 # 1 MiB at a time: the compressor's output stays in cache (measured: 32 MiB stored in 56 ms
                 # instead of 100 ms in one call).
@@ -253,7 +273,7 @@ class WarcCapture:
         """The response (or, for a payload already archived, a revisit) record, then its request record."""
         date = exchange.fetched_at or warc_now()
         response_id = f"<urn:uuid:{uuid.uuid4()}>"
-        head = http_response_head(exchange.status, exchange.response_headers, len(exchange.body), exchange.protocol)
+        head = http_response_head(exchange.status, exchange.response_headers, exchange.body_length, exchange.protocol)
         content_type = "application/http; msgtype=response"
         if revisit_of is not None:
             extra = [("WARC-Profile", REVISIT_PROFILE), ("WARC-Refers-To-Target-URI", revisit_of.target_url),
@@ -262,10 +282,14 @@ class WarcCapture:
                                   payload_digest=revisit_of.payload_digest)
             digest = revisit_of.payload_digest
         else:
-            offset = self._append("response", exchange.url, date, content_type, [head],
-                                  [memoryview(exchange.body)] if exchange.body else [], [], response_id,
+            file_body = exchange.body_file
+            payload: Iterable[bytes | memoryview] = (
+                file_body if file_body is not None and file_body.length else
+                [memoryview(exchange.body)] if exchange.body else [])
+            probe = file_body.head(_PROBE) if file_body is not None else exchange.body
+            offset = self._append("response", exchange.url, date, content_type, [head], payload, [], response_id,
                                   payload_digest=payload_digest,
-                                  level=compression_level(exchange.response_headers, exchange.body))
+                                  level=compression_level(exchange.response_headers, probe))
             digest = payload_digest or sha1_b32(hashlib.sha1(exchange.body))
         if self._cdxj is not None:
             self._cdxj.add(exchange.url, date, "warc/revisit" if revisit_of is not None else

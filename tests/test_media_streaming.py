@@ -1,0 +1,183 @@
+"""Large media stream to disk as they download: into the WARC and media/, never whole in memory.
+
+The decision (what streams) and the spool file are tested in process; the crawl tests run the real
+engine against the mirror on 127.0.0.1, serving a 96 MiB image with a Content-Length and a 48 MiB
+attachment in chunked transfer encoding (length unknown until the end), and measure the crawl's
+peak resident memory: holding those bodies the way Scrapy does by default (a buffer, then a copy of
+it) costs far more than the limit asserted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from cumt_archive.crawl.handlers import should_spool
+from cumt_archive.store.spool import SpooledBody
+from cumt_archive.store.warc import warc_files
+from conftest import REPO, crawl_command, crawl_env, tree_bytes
+from sitegen import GeneratedSite
+from test_hostile import _maxrss_run
+from test_warc_capture import offline_env
+
+BIG_IMAGE = 96 << 20
+BIG_ATTACHMENT = 48 << 20
+# Measured here: a crawl of the same site with a tiny image peaks at 94 MB, this one at 99 MB; with the
+# bodies held in memory as Scrapy holds them by default, at 208 MB.
+PEAK_LIMIT_KB = 150 * 1024
+
+
+# -- in process: what streams, and the spool file ---------------------------------------------
+
+@pytest.mark.parametrize("length, encoding, expected", [
+    (None, None, True),            # chunked: no length, could be anything
+    (5 << 20, None, True),         # larger than the threshold
+    (1 << 20, None, False),        # at the threshold: kept in memory
+    (10, None, False),
+    (5 << 20, b"gzip", False),     # Scrapy decodes content encodings in memory
+    (5 << 20, b"identity", True),
+    (None, b" Identity ", True),
+])
+def test_which_bodies_stream_to_disk(length, encoding, expected):
+    assert should_spool(length, encoding, 1 << 20) is expected
+
+
+def test_a_spooled_body_takes_its_digests_links_and_cleans_up(tmp_path):
+    data = random.Random(3).randbytes(3 << 20)
+    spool = SpooledBody(tmp_path / ".spool")
+    for start in range(0, len(data), 65536):
+        spool.write(data[start:start + 65536])
+    assert spool.getvalue() == b""  # what the downloader is handed: the body stays on disk
+    assert spool.length == len(data)
+    assert spool.sha1.digest() == hashlib.sha1(data).digest()
+    assert spool.md5_hex == hashlib.md5(data).hexdigest()
+    assert b"".join(spool) == data and spool.head(10) == data[:10]
+    target = tmp_path / "media" / "a" / "video.mp4"
+    spool.link_to(target)
+    assert target.read_bytes() == data
+    path = spool.path
+    del spool  # the last holder lets go: the spool file goes, the linked copy stays
+    assert not path.exists() and target.read_bytes() == data
+    assert [p.name for p in target.parent.iterdir()] == ["video.mp4"]
+
+
+def test_a_body_over_the_size_limit_is_not_kept(tmp_path):
+    spool = SpooledBody(tmp_path)
+    spool.write(b"x" * 1000)
+    spool.truncate(0)  # what the downloader does past DOWNLOAD_MAXSIZE
+    assert spool.length == 0 and spool.path.stat().st_size == 0
+    spool.discard()
+    assert not spool.path.exists()
+
+
+# -- a real crawl -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def big_site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bigsite")
+    site = GeneratedSite.two_columns(root, 1)
+    webplus, vsb = site.of("webplus")[0], site.of("vsb")[0]
+    image = random.Random(1).randbytes(BIG_IMAGE)
+    (root / "xwzx.cumt.edu.cn" / webplus.image_path.lstrip("/")).write_bytes(image)
+    attachment = random.Random(2).randbytes(BIG_ATTACHMENT)
+    (root / "news.cumt.edu.cn" / "big.pdf").write_bytes(attachment)
+    routes_file = root / "news.cumt.edu.cn" / "_routes.json"
+    routes = json.loads(routes_file.read_text())
+    key = f"/system/_content/download.jsp?urltype=news.DownloadAttachUrl&owner=1&wbfileid={vsb.number}"
+    routes[key] = {"file": "big.pdf", "chunked": True,
+                   "headers": {"Content-Type": "application/octet-stream",
+                               "Content-Disposition": f"attachment; filename=story{vsb.number}.pdf"}}
+    routes_file.write_text(json.dumps(routes))
+    return site, {f"http://xwzx.cumt.edu.cn{webplus.image_path}": hashlib.sha256(image).hexdigest(),
+                  f"http://news.cumt.edu.cn{key}": hashlib.sha256(attachment).hexdigest()}
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _warc_payloads(archive: Path) -> dict[str, list[tuple[str, str | None]]]:
+    """URL -> [(record type, sha256 of the payload as stored)] over every WARC file, in order."""
+    out: dict[str, list[tuple[str, str | None]]] = {}
+    for path in warc_files(archive / "warc"):
+        with open(path, "rb") as handle:
+            for record in ArchiveIterator(handle):
+                if record.rec_type not in ("response", "revisit"):
+                    continue
+                digest = hashlib.sha256()
+                stream = record.content_stream()
+                for chunk in iter(lambda: stream.read(1 << 20), b""):
+                    digest.update(chunk)
+                url = record.rec_headers.get_header("WARC-Target-URI")
+                out.setdefault(url, []).append((record.rec_type, digest.hexdigest() if record.rec_type == "response"
+                                                else None))
+    return out
+
+
+@pytest.fixture(scope="module")
+def crawled_big(big_site, tmp_path_factory):
+    from cumt_archive.mirror import MirrorServer
+
+    site, _ = big_site
+    archive = tmp_path_factory.mktemp("bigcrawl") / "archive"
+    with MirrorServer(site.root) as mirror:
+        code, log, maxrss_kb = _maxrss_run(crawl_command(archive, site.list_urls), env=crawl_env(mirror.proxy_url))
+        assert code == 0, log
+        refresh = _maxrss_run(crawl_command(archive, site.list_urls, "-a", "refresh=1"),
+                              env=crawl_env(mirror.proxy_url))
+    return archive, log, maxrss_kb, refresh
+
+
+def test_large_media_stream_into_the_warc_and_media_with_bounded_memory(big_site, crawled_big):
+    _, originals = big_site
+    archive, log, maxrss_kb, _ = crawled_big
+    assert maxrss_kb < PEAK_LIMIT_KB, f"crawl peaked at {maxrss_kb // 1024} MB with {BIG_IMAGE >> 20} MiB media"
+    stored = {_sha256_file(path) for path in (archive / "media").rglob("*") if path.is_file()}
+    assert set(originals.values()) <= stored
+    payloads = _warc_payloads(archive)
+    for url, sha in originals.items():
+        assert payloads[url][0] == ("response", sha), url
+    check = subprocess.run([sys.executable, "-m", "warcio.cli", "check", *map(str, warc_files(archive / "warc"))],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert not any((archive / ".spool").iterdir()), "spool files left behind"
+
+
+def test_a_refresh_writes_revisits_not_second_copies(big_site, crawled_big):
+    _, originals = big_site
+    archive, _, _, (code, log, maxrss_kb) = crawled_big
+    assert code == 0, log
+    assert maxrss_kb < PEAK_LIMIT_KB
+    payloads = _warc_payloads(archive)
+    for url in originals:
+        assert [kind for kind, _ in payloads[url]] == ["response", "revisit"], url
+    total = sum(p.stat().st_size for p in warc_files(archive / "warc"))
+    assert total < BIG_IMAGE + BIG_ATTACHMENT + (4 << 20)  # the big payloads are stored once
+
+
+def test_regenerate_rebuilds_large_media_from_the_warc_in_bounded_memory(big_site, crawled_big, tmp_path):
+    _, originals = big_site
+    archive, *_ = crawled_big
+    copy = tmp_path / "copy"
+    shutil.copytree(archive, copy)
+    before = tree_bytes(copy, "posts", "media")
+    shutil.rmtree(copy / "posts")
+    shutil.rmtree(copy / "media")
+    code, log, maxrss_kb = _maxrss_run([sys.executable, "-m", "cumt_archive.cli", "regenerate", "--archive",
+                                        str(copy), "--quiet"], env=offline_env())
+    assert code == 0, log
+    assert maxrss_kb < PEAK_LIMIT_KB, maxrss_kb
+    assert tree_bytes(copy, "posts", "media") == before
+
