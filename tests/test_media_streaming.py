@@ -101,11 +101,8 @@ def big_site(tmp_path_factory):
 
 
 def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _warc_payloads(archive: Path) -> dict[str, list[tuple[str, str | None]]]:
@@ -181,3 +178,26 @@ def test_regenerate_rebuilds_large_media_from_the_warc_in_bounded_memory(big_sit
     assert maxrss_kb < PEAK_LIMIT_KB, maxrss_kb
     assert tree_bytes(copy, "posts", "media") == before
 
+
+
+def test_a_large_body_cut_off_in_transit_is_failed_and_leaves_no_spool_file(tmp_path, mirror_factory):
+    site = GeneratedSite.two_columns(tmp_path / "site", 1)
+    vsb = site.of("vsb")[0]
+    (site.root / "news.cumt.edu.cn" / "cut.pdf").write_bytes(random.Random(4).randbytes(4 << 20))
+    routes_file = site.root / "news.cumt.edu.cn" / "_routes.json"
+    routes = json.loads(routes_file.read_text())
+    key = f"/system/_content/download.jsp?urltype=news.DownloadAttachUrl&owner=1&wbfileid={vsb.number}"
+    routes[key] = {"file": "cut.pdf", "truncate": True, "headers": {"Content-Type": "application/pdf"}}
+    routes_file.write_text(json.dumps(routes))
+    mirror = mirror_factory(site.root)
+    archive = tmp_path / "archive"
+    proc = subprocess.run(crawl_command(archive, site.list_urls), cwd=REPO, env=crawl_env(mirror.proxy_url),
+                          capture_output=True, text=True, timeout=120)
+    log = proc.stdout + proc.stderr
+    assert "media_failed=1" in log, log
+    from test_hostile import db_rows
+
+    rows = db_rows(archive, "SELECT url, status FROM media")
+    assert [(url.rsplit("=", 1)[1], status) for url, status in rows] == [(str(vsb.number), "failed")]
+    assert list((archive / ".spool").iterdir()) == []
+    assert not any(p.stat().st_size >= 2 << 20 for p in (archive / "media").rglob("*") if p.is_file())

@@ -17,11 +17,8 @@ from .index import ArchiveIndex
 
 
 def file_sha1(path: Path) -> str:
-    digest = hashlib.sha1()
     with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha1").hexdigest()
 
 
 class MediaFiles:
