@@ -14,6 +14,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from .extract.families import REGISTRY
 from .model import Article, Media
 from .outcomes import Outcome
 from .profile import Profile
@@ -143,7 +144,7 @@ class Archive:
             row = self.index.article(article.urlname)
             return Duplicate(row.reason if row and row.reason else "")
         owner = self.index.story_owner(key, article.urlname)
-        if owner is not None and article.home_rank(owner.url) < article.home_rank():
+        if owner is not None and home_rank(article, owner.url) < home_rank(article, article.canonical_url):
             self.index.record_outcome(urlname=article.urlname, url=article.url, status=Outcome.ALIAS,
                                       reason=f"same story as {owner.url}", fetched_at=fetched_at)
             return Duplicate(owner.url)
@@ -182,3 +183,9 @@ class Archive:
         if row is not None and row.path and row.status == "ok":
             return self.layout.root / row.path
         return None
+
+
+def home_rank(article: Article, url: str) -> tuple[int, str]:
+    """Which of a story's URLs is its home (lowest first): the original's, then the smallest URL."""
+    own_id = REGISTRY.article_id(url) or ""
+    return (0 if own_id and own_id == article.origin_id else 1, url)

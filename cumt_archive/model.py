@@ -91,14 +91,6 @@ class Article:
                  *self.text_blocks, *(m.url for m in self.images), *(m.name for m in self.attachments)]
         return hashlib.md5("\x1f".join(parts).encode("utf-8")).hexdigest()
 
-    def home_rank(self, url: str | None = None) -> tuple[int, str]:
-        """Which of a story's URLs is its home (lowest first): the original's, then the smallest URL."""
-        from .extract.families import REGISTRY  # the families know their URL shapes; imported late (cycle)
-
-        url = url or self.canonical_url
-        own_id = REGISTRY.article_id(url) or ""
-        return (0 if own_id and own_id == self.origin_id else 1, url)
-
 
 class Reason(StrEnum):
     """Why a fetched page is not archived. The values are stored in the index: never rename one."""
