@@ -201,3 +201,23 @@ def test_a_large_body_cut_off_in_transit_is_failed_and_leaves_no_spool_file(tmp_
     assert [(url.rsplit("=", 1)[1], status) for url, status in rows] == [(str(vsb.number), "failed")]
     assert list((archive / ".spool").iterdir()) == []
     assert not any(p.stat().st_size >= 2 << 20 for p in (archive / "media").rglob("*") if p.is_file())
+
+
+def test_opening_the_archive_removes_bodies_a_killed_run_was_spooling(tmp_path):
+    from cumt_archive.archive import Archive
+    from cumt_archive.profile import load_profile
+
+    archive = Archive(tmp_path / "archive", load_profile("cumt"))
+    archive.layout.create()
+    left = SpooledBody(archive.layout.spool)
+    left.write(b"half a video")
+    left.finish()
+    leftover = left.path
+    left._finalizer.detach()  # as after SIGKILL: nobody deletes it
+    del left
+    archive.open()
+    try:
+        assert not leftover.exists()
+        assert list(archive.layout.spool.iterdir()) == []
+    finally:
+        archive.close()
