@@ -221,3 +221,29 @@ def test_opening_the_archive_removes_bodies_a_killed_run_was_spooling(tmp_path):
         assert list(archive.layout.spool.iterdir()) == []
     finally:
         archive.close()
+
+
+def test_media_that_cannot_stream_are_held_to_the_page_limit(tmp_path, mirror_factory):
+    """A content-encoded body is decoded in memory by Scrapy: so it may not grow past DOWNLOAD_MAXSIZE,
+    even though MEDIA_MAXSIZE is larger."""
+    import gzip
+
+    site = GeneratedSite.two_columns(tmp_path / "site", 1)
+    vsb = site.of("vsb")[0]
+    (site.root / "news.cumt.edu.cn" / "packed.pdf").write_bytes(gzip.compress(random.Random(5).randbytes(3 << 20), 1))
+    routes_file = site.root / "news.cumt.edu.cn" / "_routes.json"
+    routes = json.loads(routes_file.read_text())
+    key = f"/system/_content/download.jsp?urltype=news.DownloadAttachUrl&owner=1&wbfileid={vsb.number}"
+    routes[key] = {"file": "packed.pdf", "chunked": True,
+                   "headers": {"Content-Type": "application/pdf", "Content-Encoding": "gzip"}}
+    routes_file.write_text(json.dumps(routes))
+    mirror = mirror_factory(site.root)
+    limited = subprocess.run(crawl_command(tmp_path / "limited", site.list_urls, "-s", "DOWNLOAD_MAXSIZE=2000000"),
+                             cwd=REPO, env=crawl_env(mirror.proxy_url), capture_output=True, text=True, timeout=120)
+    assert "media_failed=1" in limited.stdout + limited.stderr, limited.stdout + limited.stderr
+    # Under the page limit, the same answer is archived, decoded (the WARC keeps it as sent).
+    plain = subprocess.run(crawl_command(tmp_path / "plain", site.list_urls), cwd=REPO,
+                           env=crawl_env(mirror.proxy_url), capture_output=True, text=True, timeout=120)
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    sizes = sorted(p.stat().st_size for p in (tmp_path / "plain" / "media").rglob("*.pdf"))
+    assert sizes == [3 << 20], sizes

@@ -132,16 +132,21 @@ class _SpoolingAgent(_ScrapyAgent):
         length = None if txresponse.length == UNKNOWN_LENGTH else int(txresponse.length)
         encoding = txresponse.headers.getRawHeaders(b"content-encoding", [None])[0]
         threshold = int(request.meta.get(SPOOL_THRESHOLD_META, DEFAULT_SPOOL_THRESHOLD))
-        if length != 0 and should_spool(length, encoding, threshold):
-            spool = SpooledBody(Path(request.meta[SPOOL_DIR_META]))
-            deliver = txresponse.deliverBody
+        spool = SpooledBody(Path(request.meta[SPOOL_DIR_META])) \
+            if length != 0 and should_spool(length, encoding, threshold) else None
+        in_memory_limit = self._maxsize  # DOWNLOAD_MAXSIZE: what any body held in memory may reach
+        deliver = txresponse.deliverBody
 
-            def deliver_into_spool(protocol: Any) -> None:
+        def deliver_into(protocol: Any) -> None:
+            if spool is not None:
                 protocol._bodybuf = spool
-                deliver(protocol)
+            elif in_memory_limit:
+                # Not streamed (content-encoded): held in memory, so the page limit applies, not MEDIA_MAXSIZE.
+                protocol._maxsize = min(protocol._maxsize or in_memory_limit, in_memory_limit)
+            deliver(protocol)
 
-            txresponse.deliverBody = deliver_into_spool  # type: ignore[method-assign]
-            self._spool = spool
+        txresponse.deliverBody = deliver_into  # type: ignore[method-assign]
+        self._spool = spool
         return super()._cb_bodyready(txresponse, request)
 
     def _cb_bodydone(self, result: Any, url: str) -> Response:
