@@ -140,7 +140,7 @@ class OriginalMediaPipeline(FilesPipeline):
         try:
             spool.link_to(Path(self.store.basedir) / path)  # type: ignore[attr-defined]
             if self.store.media_files is not None:  # type: ignore[attr-defined]
-                self.store.media_files.share_payload(path)  # type: ignore[attr-defined]
+                self.store.media_files.share_payload(path, spool.sha1.hexdigest())  # type: ignore[attr-defined]
         except STORAGE_ERRORS as exc:
             self.run.storage_failed(exc, f"writing media {request.url}")  # type: ignore[attr-defined]
             raise FileException(f"cannot write media: {exc}") from exc

@@ -26,11 +26,12 @@ class MediaFiles:
         self.root = root
         self.index = index
 
-    def share_payload(self, relpath: str) -> bool:
+    def share_payload(self, relpath: str, sha1: str | None = None) -> bool:
         """After media/relpath was written: make it a hard link to an earlier file with the same bytes, if
-        there is one, else remember it as the payload's file. True when it now shares another's copy."""
+        there is one, else remember it as the payload's file. True when it now shares another's copy.
+        sha1 (hex) is the file's digest when the caller already took it."""
         path = self.root / relpath
-        sha1 = file_sha1(path)
+        sha1 = sha1 or file_sha1(path)
         holder = self.index.payload_file(sha1)
         if holder is not None and holder != relpath:
             source = self.root / holder
