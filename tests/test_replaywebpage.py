@@ -1,6 +1,8 @@
-"""ReplayWeb.page opens the WACZ that `cumt-archive export --wacz` writes: in Debian's headless Chromium,
-its <replay-web-page> embed replays archived articles with their text and their images' original bytes,
-and reports what the package does not hold as not archived. Everything on 127.0.0.1."""
+"""ReplayWeb.page opens the WACZ that `cumt-archive export --wacz` writes. In Debian's headless Chromium
+(driven by playwright-core through tests/replayweb/replay.mjs) its <replay-web-page> embed lists the
+package's pages, replays archived articles of both CMS families with their title and text, answers
+their images and attachments with the original bytes, and reports a page and an image the package
+does not hold as not archived. Everything on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -20,10 +22,12 @@ from test_crawl_site import EXPECTED, SITE, site_bytes
 CHROMIUM = Path("/usr/bin/chromium")
 DRIVER_DIR = Path(__file__).parent / "replayweb"
 DRIVER = DRIVER_DIR / "replay.mjs"
-# One article of each CMS family: the seed (WebPlus, three images on another host) and a VSB one.
+# Of each CMS family an article with images (WebPlus: the seed, its three images on another host) and
+# one with an attachment (VSB: served by download.jsp with a query string and Content-Disposition).
 WEBPLUS = "http://xwzx.cumt.edu.cn/33/a2/c523a537506/page.htm"
 VSB = "http://news.cumt.edu.cn/info/1002/72015.htm"
-ARTICLES = [WEBPLUS, VSB]
+ARTICLES = [WEBPLUS, VSB, "http://xwzx.cumt.edu.cn/33/88/c523a537480/page.htm",
+            "http://news.cumt.edu.cn/info/1002/71850.htm"]
 MISSING_IMAGE = "http://zwb.cumt.edu.cn/_upload/article/images/5f/b6/08baf15a4ef9bf80a88df055529d/not-archived.jpg"
 MISSING_PAGE = "http://xwzx.cumt.edu.cn/33/a2/c523a999999/page.htm"
 
@@ -55,6 +59,12 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def media(url: str) -> list[str]:
+    """The article's images and attachments: what the archive holds besides the page."""
+    want = EXPECTED["articles"][url]
+    return want["images"] + [attachment["url"] for attachment in want["attachments"]]
+
+
 @pytest.fixture(scope="module")
 def replayed(tmp_path_factory):
     require_browser_and_driver()
@@ -75,7 +85,7 @@ def replayed(tmp_path_factory):
     request = {
         "wacz": str(package), "chromium": str(CHROMIUM), "profile": str(base / "profile"),
         "screenshots": str(base / "screenshots"),
-        "pages": [{"url": url, "fetch": EXPECTED["articles"][url]["images"]} for url in ARTICLES],
+        "pages": [{"url": url, "fetch": media(url)} for url in ARTICLES], "page_count": len(EXPECTED["articles"]),
         "missing_image": MISSING_IMAGE, "missing_page": MISSING_PAGE, "timeout_ms": 30000,
     }
     (base / "request.json").write_text(json.dumps(request), encoding="utf-8")
@@ -85,6 +95,12 @@ def replayed(tmp_path_factory):
     result = json.loads(proc.stdout)
     assert "error" not in result, f"{result['error']}\nanswers >= 400: {result['failed_responses']}"
     return result
+
+
+def test_the_package_page_list_is_every_article_with_its_title(replayed):
+    # ReplayWeb.page's own page list (its Pages view), read from the package's pages/pages.jsonl.
+    listed = {entry["url"]: entry["title"] for entry in replayed["page_list"]}
+    assert listed == {url: want["title"] for url, want in EXPECTED["articles"].items()}
 
 
 def test_every_request_of_browser_and_replay_stayed_on_loopback(replayed):
@@ -109,14 +125,13 @@ def test_article_replays_in_the_embed_with_its_title_and_text(replayed, url):
 
 
 @pytest.mark.parametrize("url", ARTICLES)
-def test_every_image_of_the_article_replays_from_the_archive_with_its_original_bytes(replayed, url):
-    # Fetched inside the replayed page: what the archive answers for each image the article holds.
+def test_every_image_and_attachment_of_the_article_replays_with_its_original_bytes(replayed, url):
+    # Fetched inside the replayed page, as its scripts would: what the archive answers for each.
     fetched = replayed["pages"][url]["fetched"]
-    images = EXPECTED["articles"][url]["images"]
-    assert images
-    for image in images:
-        assert fetched[image]["status"] == 200, (image, fetched[image])
-        assert fetched[image]["sha256"] == sha256(site_bytes(image)), f"{image} replays with other bytes"
+    assert media(url)
+    for item in media(url):
+        assert fetched[item]["status"] == 200, (item, fetched[item])
+        assert fetched[item]["sha256"] == sha256(site_bytes(item)), f"{item} replays with other bytes"
 
 
 def test_the_images_shown_on_a_webplus_article_load_in_the_replay(replayed):

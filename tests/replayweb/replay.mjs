@@ -4,7 +4,8 @@
 //
 // REQUEST.json: {"wacz": path, "chromium": "/usr/bin/chromium", "profile": fresh empty dir,
 //   "screenshots": dir, "pages": [{"url": archived article URL, "fetch": [URLs to fetch inside it]}],
-//   "missing_image": URL not in the archive, "missing_page": URL not in the archive,
+//   "page_count": pages the package lists, "missing_image": URL not in the archive,
+//   "missing_page": URL not in the archive,
 //   "timeout_ms": bound on each wait}
 import { createReadStream, readFileSync, statSync } from "node:fs";
 import { createServer } from "node:http";
@@ -27,7 +28,7 @@ const CHROMIUM_FLAGS = [
   "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>;127.0.0.1",
 ];
 
-function embedPage(url) {
+function embedPage(url, view) {
   // ReplayWeb.page's documented embed: ui.js on the page, sw.js under replaybase, the WACZ as source.
   const attr = (s) => s.replaceAll("&", "&amp;").replaceAll('"', "&quot;").replaceAll("<", "&lt;");
   return `<!doctype html>
@@ -35,13 +36,13 @@ function embedPage(url) {
 <script src="/ui.js"></script>
 <style>html, body { margin: 0; height: 100%; } replay-web-page { display: block; height: 100vh; }</style>
 </head><body>
-<replay-web-page source="/archive.wacz" url="${attr(url)}" replaybase="/replay/" embed="replayonly"></replay-web-page>
+<replay-web-page source="/archive.wacz" url="${attr(url)}" view="${attr(view)}" replaybase="/replay/"
+  embed="${url ? "replayonly" : "default"}"></replay-web-page>
 </body></html>`;
 }
 
 const STATIC = {
   "/ui.js": [join(RWP, "ui.js"), "application/javascript"],
-  "/replay/ui.js": [join(RWP, "ui.js"), "application/javascript"],
   "/replay/sw.js": [join(RWP, "sw.js"), "application/javascript"],
   "/archive.wacz": [request.wacz, "application/wacz"],
 };
@@ -52,7 +53,7 @@ const server = createServer((req, res) => {
   served.push(`${req.method} ${url.pathname}`);
   if (url.pathname === "/embed") {
     res.writeHead(200, { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store" });
-    res.end(embedPage(url.searchParams.get("url") ?? ""));
+    res.end(embedPage(url.searchParams.get("url") ?? "", url.searchParams.get("view") ?? "replay"));
     return;
   }
   const file = STATIC[url.pathname];
@@ -112,7 +113,7 @@ async function replayFrame(page, url) {
     for (const frame of page.frames()) {
       if (frame.url().includes("mp_/" + url)) {
         try {
-          await frame.waitForFunction(() => document.readyState === "complete", null, { timeout: deadline - Date.now() });
+          await frame.waitForFunction(() => document.readyState === "complete", null, { timeout: Math.max(1, deadline - Date.now()) });
           return frame;
         } catch (e) {
           if (Date.now() > deadline) throw e; // the frame was replaced while loading: look again
@@ -188,6 +189,21 @@ try {
     await page.close();
     result.pages[wanted.url] = seen;
   }
+  // ReplayWeb.page's page list of the package (its Pages view): each entry's page, once all are shown.
+  const listPage = await context.newPage();
+  await listPage.goto(`${origin}/embed?view=pages`);
+  const deadline = Date.now() + timeout;
+  let entries = [];
+  while (Date.now() < deadline) {
+    const app = listPage.frames().find((f) => f.url().startsWith(`${origin}/replay/?`));
+    entries = app ? await app.locator("wr-page-entry").evaluateAll((els) => els.map((e) => ({ url: e.page.url, title: e.page.title }))) : [];
+    if (entries.length >= request.page_count) break;
+    await listPage.waitForTimeout(100); // poll interval while the list loads, not an assertion
+  }
+  result.page_list = entries;
+  await listPage.screenshot({ path: join(request.screenshots, "page-list.png") });
+  await listPage.close();
+
   // Negative control for the page checks: a page the archive does not hold.
   const missing = await open(request.missing_page);
   result.missing_page = await missing.frame.evaluate(() => ({ title: document.title, text: document.body.innerText }));
