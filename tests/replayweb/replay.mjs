@@ -155,8 +155,23 @@ async function sha256Fetch(frame, urls) {
   }, urls);
 }
 
+// ReplayWeb.page shows its iframe as soon as sw.js is *registered*; if the worker is not yet active
+// when the iframe loads, it reloads the iframe 3 times, 100 ms apart, and then gives up, and on this
+// shared 2-core machine installing the 1.2 MB sw.js sometimes takes longer. So a first embed page
+// only brings the worker up, and the checks start once it is activated: from then on every
+// navigation under /replay/ is the worker's.
+async function activateServiceWorker() {
+  const page = await context.newPage();
+  await page.goto(`${origin}/embed?view=pages`);
+  await page.waitForFunction(
+    async () => (await navigator.serviceWorker.getRegistration("/replay/"))?.active?.state === "activated",
+    null, { timeout, polling: 100 });
+  await page.close();
+}
+
 const result = { origin, chromium_version: context.browser()?.version() ?? null, pages: {} };
 try {
+  await activateServiceWorker();
   for (const [index, wanted] of request.pages.entries()) {
     const { page, frame, box } = await open(wanted.url);
     // Every <img> of the replayed page has loaded or failed: their outcome is final from here on.
