@@ -1,5 +1,6 @@
-# One entry point for people and CI. Everything installs into ./.venv and tests/hexo/node_modules
-# (Hexo 7 with its marked renderer and the landscape theme, pinned by tests/hexo/package-lock.json).
+# One entry point for people and CI. Everything installs into ./.venv, tests/hexo/node_modules
+# (Hexo 7 with its marked renderer and the landscape theme, pinned by tests/hexo/package-lock.json)
+# and tests/replayweb/node_modules (ReplayWeb.page and playwright-core).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -17,11 +18,16 @@ setup: $(STAMP)
 tests/hexo/node_modules/.package-lock.json: tests/hexo/package-lock.json
 	cd tests/hexo && npm ci --no-audit --no-fund --loglevel=error
 
+# ReplayWeb.page and playwright-core, pinned by tests/replayweb/package-lock.json; the browser they drive
+# is Debian's chromium (/usr/bin/chromium), which .ci/run installs with apt-get.
+tests/replayweb/node_modules/.package-lock.json: tests/replayweb/package-lock.json
+	cd tests/replayweb && npm ci --no-audit --no-fund --loglevel=error
+
 # The main job: crawl every column of the profile into output/ (incremental after the first run).
 crawl: setup
 	$(VENV)/bin/scrapy crawl cumt
 
-test: setup tests/hexo/node_modules/.package-lock.json
+test: setup tests/hexo/node_modules/.package-lock.json tests/replayweb/node_modules/.package-lock.json
 	$(PY) -m pytest -q
 
 # Offline demo: the bundled fixture mirror of cumt's hosts, served on 127.0.0.1, crawled by the real spider.
@@ -33,4 +39,4 @@ bench: setup
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) tests/hexo/node_modules output-demo
+	rm -rf $(VENV) tests/hexo/node_modules tests/replayweb/node_modules output-demo
