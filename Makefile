@@ -19,15 +19,18 @@ tests/hexo/node_modules/.package-lock.json: tests/hexo/package-lock.json
 	cd tests/hexo && npm ci --no-audit --no-fund --loglevel=error
 
 # ReplayWeb.page and playwright-core, pinned by tests/replayweb/package-lock.json; the browser they drive
-# is Debian's chromium (/usr/bin/chromium), which .ci/run installs with apt-get.
+# is Debian's chromium, installed with apt-get where it is missing (as root, as on CI).
 tests/replayweb/node_modules/.package-lock.json: tests/replayweb/package-lock.json
 	cd tests/replayweb && npm ci --no-audit --no-fund --loglevel=error
+
+/usr/bin/chromium:
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
 # The main job: crawl every column of the profile into output/ (incremental after the first run).
 crawl: setup
 	$(VENV)/bin/scrapy crawl cumt
 
-test: setup tests/hexo/node_modules/.package-lock.json tests/replayweb/node_modules/.package-lock.json
+test: setup tests/hexo/node_modules/.package-lock.json tests/replayweb/node_modules/.package-lock.json /usr/bin/chromium
 	$(PY) -m pytest -q
 
 # Offline demo: the bundled fixture mirror of cumt's hosts, served on 127.0.0.1, crawled by the real spider.

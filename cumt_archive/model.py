@@ -38,6 +38,10 @@ class Media:
 
     url: str
     name: str = ""  # attachment display name (link text); images: original file title if known
+    # An image's URL as the page displays it, when that is not the original (VSB shows a scaled copy and
+    # names the upload in `orisrc`): captured into the WARC so the page replays as it was seen, not saved
+    # to media/, which keeps originals.
+    shown: str = ""
 
 
 @dataclass(frozen=True)

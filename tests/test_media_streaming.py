@@ -247,3 +247,21 @@ def test_media_that_cannot_stream_are_held_to_the_page_limit(tmp_path, mirror_fa
     assert plain.returncode == 0, plain.stdout + plain.stderr
     sizes = sorted(p.stat().st_size for p in (tmp_path / "plain" / "media").rglob("*.pdf"))
     assert sizes == [3 << 20], sizes
+
+
+def test_a_vsb_image_keeps_its_original_and_names_the_copy_the_page_shows():
+    from cumt_archive.crawl.pipelines import _wanted_files
+    from cumt_archive.extract import extract_article
+    from cumt_archive.model import Article, RawPage
+
+    url = "http://news.cumt.edu.cn/info/1002/71704.htm"
+    body = (REPO / "tests/fixtures/site/news.cumt.edu.cn/info/1002/71704.htm").read_bytes()
+    article = extract_article(RawPage(url=url, body=body))
+    assert isinstance(article, Article)
+    image = article.images[0]
+    assert image.shown and image.shown != image.url and "/__local/" in image.shown
+    wanted = _wanted_files(article)
+    originals = [u for u, _, shown in wanted if not shown]
+    copies = [u for u, _, shown in wanted if shown]
+    assert originals == [m.url for m in article.media]  # media/ gets the originals
+    assert copies == [m.shown for m in article.images if m.shown]  # the WARC gets what the page shows too

@@ -35,7 +35,7 @@ MISSING_PAGE = "http://xwzx.cumt.edu.cn/33/a2/c523a999999/page.htm"
 def require_browser_and_driver() -> None:
     """Fail, not skip: CI must prove that ReplayWeb.page opens the package."""
     if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install chromium`; .ci/run does)")
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install chromium`; `make test` does)")
     if shutil.which("node") is None:
         pytest.fail("node is missing: install Debian's nodejs and npm")
     for package in ("replaywebpage", "playwright-core"):
@@ -141,9 +141,9 @@ def test_the_images_shown_on_a_webplus_article_load_in_the_replay(replayed):
         assert by_src[image]["complete"] and by_src[image]["naturalWidth"] > 0, by_src[image]
 
 
-@pytest.mark.xfail(strict=True, reason="a VSB article shows a scaled copy (<img src>) and links the original "
-                   "(orisrc); the crawl archives the original only, so the copy shown is not in the WACZ")
 def test_the_image_shown_on_a_vsb_article_loads_in_the_replay(replayed):
+    """VSB shows a scaled copy (<img src>) and names the original in orisrc: media/ keeps the original,
+    and the copy the page shows is captured into the WARC too, so the replay shows the page as it was."""
     images = replayed["pages"][VSB]["images"]
     content = [img for img in images if "/__local/" in img["src"]]  # the article's own images, not the logo
     assert content

@@ -108,12 +108,12 @@ class OriginalMediaPipeline(FilesPipeline):
         index = self.run.index  # type: ignore[attr-defined]
         maxsize = getattr(self, "media_maxsize", 0)
         requests = []
-        for media in item.article.media:
-            if not refresh and index.media_settled(canonical_url(media.url)):
+        for url, name, shown in _wanted_files(item.article):
+            if not refresh and index.media_settled(canonical_url(url)):
                 continue  # gone (404/410) or refused earlier: plain runs do not ask again
             # identity: the original bytes, which a large body can stream to disk as they come
-            requests.append(Request(media.url, headers={"Accept-Encoding": "identity"},
-                                    meta={"media_name": media.name, "allow_offsite": True,
+            requests.append(Request(url, headers={"Accept-Encoding": "identity"},
+                                    meta={"media_name": name, "allow_offsite": True, SHOWN_COPY_META: shown,
                                           "article_url": item.article.url, **self.spool_meta,  # type: ignore[attr-defined]
                                           **({"download_maxsize": maxsize} if maxsize else {})}))
         return requests
@@ -125,6 +125,8 @@ class OriginalMediaPipeline(FilesPipeline):
             "SELECT 1 FROM captures WHERE url=? AND status BETWEEN 200 AND 399 LIMIT 1", (request.url,)).fetchone()
         if captured is None:
             return None
+        if request.meta.get(SHOWN_COPY_META):  # kept in the WARC only: captured is all it needs
+            return None if self.expires == 0 else _shown_copy_info(request.url, "uptodate")
         return super().media_to_download(request, info, item=item)
 
     async def media_downloaded(self, response: Response, request: Request, info: MediaPipeline.SpiderInfo, *,
@@ -132,6 +134,8 @@ class OriginalMediaPipeline(FilesPipeline):
         spool = spooled_body(response)
         if response.status != 200 or not (spool.length if spool is not None else response.body):
             raise MediaHTTPStatus(response.status)
+        if request.meta.get(SHOWN_COPY_META):
+            return _shown_copy_info(request.url, "downloaded")  # the capture has put it in the WARC
         if spool is None:
             return await super().media_downloaded(response, request, info, item=item)
         # FilesPipeline reads response.body; a spooled body is on disk: the same steps, from the file.
@@ -177,17 +181,35 @@ class OriginalMediaPipeline(FilesPipeline):
 
     def item_completed(self, results: list[Any], item: ArticleItem, info: MediaPipeline.SpiderInfo) -> ArticleItem:
         run = self.run  # type: ignore[attr-defined]
+        fetched = [r for ok, r in results if ok]
         for ok, result in results:
-            run.count("media" if ok else "media_failed")
-        item.files = [r for ok, r in results if ok]
-        for result in item.files:
+            run.count(("shown" if result.get(SHOWN_COPY_META) else "media") if ok else "media_failed")
+        item.files = [r for r in fetched if not r.get(SHOWN_COPY_META)]
+        for result in fetched:
             run.index.record_media(canonical_url(result["url"]), Outcome.ARCHIVED)
-        # The article is written all the same: a missing image must not lose its story. Only media that
+        # The article is written all the same: a missing image must not lose its story. Only files that
         # may still come (failed, not gone or refused) bring the article back in later runs.
-        have = {canonical_url(r["url"]) for r in item.files}
-        item.media_missing = sum(1 for m in item.article.media
-                                 if canonical_url(m.url) not in have and not run.index.media_settled(canonical_url(m.url)))
+        have = {canonical_url(r["url"]) for r in fetched}
+        item.media_missing = sum(1 for url, _, _ in _wanted_files(item.article)
+                                 if canonical_url(url) not in have and not run.index.media_settled(canonical_url(url)))
         return item
+
+
+# On a media request: the file is the image as the page shows it (a scaled copy), not an original.
+SHOWN_COPY_META = "shown_copy"
+
+
+def _wanted_files(article: Article) -> list[tuple[str, str, bool]]:
+    """(URL, name, shown copy?) of every file an article needs: its originals (media/ and the WARC), then
+    the copies its page displays instead of them (the WARC only, so a replay shows the page as seen)."""
+    originals = [(m.url, m.name, False) for m in article.media]
+    have = {url for url, _, _ in originals}
+    shown = [(m.shown, "", True) for m in article.images if m.shown and m.shown not in have]
+    return [*originals, *dict.fromkeys(shown)]
+
+
+def _shown_copy_info(url: str, status: str) -> dict[str, Any]:
+    return {"url": url, "path": "", "checksum": None, "status": status, SHOWN_COPY_META: True}
 
 
 class MarkdownPipeline:

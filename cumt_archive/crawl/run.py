@@ -26,7 +26,7 @@ from .capture import PageCapture
 logger = logging.getLogger(__name__)
 
 COUNTS = ("new", "updated", "unchanged", "duplicates", "failed", "not_articles", "gone", "refused", "media",
-          "media_failed", "lists", "offsite")
+          "media_failed", "lists", "offsite", "shown")
 
 
 def validate_settings(settings: BaseSettings) -> None:

@@ -276,7 +276,10 @@ class BodyConverter:
         match = re.search(r"'title'\s*:\s*'([^']*)'", attr)
         if match:
             title = match.group(1)
-        state.blocks.append(ImageBlock(Media(src, title)))
+        shown = urljoin(self.base_url, (el.get("src") or "").strip())
+        if shown == src or not shown.lower().startswith(("http://", "https://")):
+            shown = ""
+        state.blocks.append(ImageBlock(Media(src, title, shown)))
 
     def _add_table(self, table: HtmlElement, state: _State) -> None:
         rows = [r for r in table.iter("tr") if _owning_table(r) is table]
