@@ -254,8 +254,8 @@ def test_a_vsb_image_keeps_its_original_and_names_the_copy_the_page_shows():
     from cumt_archive.extract import extract_article
     from cumt_archive.model import Article, RawPage
 
-    url = "http://news.cumt.edu.cn/info/1002/71704.htm"
-    body = (REPO / "tests/fixtures/site/news.cumt.edu.cn/info/1002/71704.htm").read_bytes()
+    url = "http://news.cumt.edu.cn/info/1002/72015.htm"  # src and orisrc differ
+    body = (REPO / "tests/fixtures/site/news.cumt.edu.cn/info/1002/72015.htm").read_bytes()
     article = extract_article(RawPage(url=url, body=body))
     assert isinstance(article, Article)
     image = article.images[0]
