@@ -341,8 +341,9 @@ def real_size_site(pages: list[SourcePage], stories: int, root: Path) -> tuple[G
         (root / host / path).write_bytes(body)
         article = extract_article(RawPage(url=story.url, body=body))
         if isinstance(article, Article):
-            for item in article.media:
-                m_host, _, m_path = item.url.split("://", 1)[1].partition("/")
+            # originals, and the copies the pages show instead of them (captured too)
+            for url in [*(m.url for m in article.media), *(m.shown for m in article.images if m.shown)]:
+                m_host, _, m_path = url.split("://", 1)[1].partition("/")
                 media.add((m_host.split(":")[0].lower(), m_path.split("?", 1)[0].split("#", 1)[0]))
     for n, (m_host, m_path) in enumerate(sorted(media)):
         target = root / m_host / (m_path or "index.htm")
