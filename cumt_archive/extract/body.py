@@ -13,9 +13,9 @@ from typing import Callable
 from urllib.parse import urljoin
 
 from lxml import etree
-from lxml.html import HtmlElement
 
 from ..model import Block, ImageBlock, Media, TextBlock
+from .html import Element, drop_tree
 
 
 
@@ -28,9 +28,9 @@ class Embedded:
     attachments: tuple[Media, ...] = ()
 
 
-ImageSource = Callable[[HtmlElement, str], "str | None"]
-AttachmentOf = Callable[[HtmlElement, str], "Media | None"]
-EmbeddedOf = Callable[[HtmlElement, str], "Embedded | None"]
+ImageSource = Callable[[Element, str], "str | None"]
+AttachmentOf = Callable[[Element, str], "Media | None"]
+EmbeddedOf = Callable[[Element, str], "Embedded | None"]
 # Elements that may stand for a player or a script-drawn viewer (everything else skips the hook).
 _EMBED_TAGS = frozenset("script video audio source embed div img span p".split())
 
@@ -150,7 +150,7 @@ class BodyConverter:
         self.attachment_of = attachment_of
         self.embedded_of = embedded_of
 
-    def convert(self, root: HtmlElement, *spill: HtmlElement) -> tuple[list[Block], list[Media]]:
+    def convert(self, root: Element, *spill: Element) -> tuple[list[Block], list[Media]]:
         """Blocks of root's content, then of `spill`: elements a stray end tag pushed out of the body."""
         state = _State()
         self._walk_children(root, state)
@@ -164,7 +164,7 @@ class BodyConverter:
 
     # -- tree walk -----------------------------------------------------------------
 
-    def _walk_children(self, el: HtmlElement, state: _State) -> None:
+    def _walk_children(self, el: Element, state: _State) -> None:
         if el.text:
             self._add_text(el.text, state)
         for child in el:
@@ -172,7 +172,7 @@ class BodyConverter:
             if child.tail:
                 self._add_text(child.tail, state)
 
-    def _walk(self, el: HtmlElement, state: _State) -> None:
+    def _walk(self, el: Element, state: _State) -> None:
         tag = el.tag if isinstance(el.tag, str) else ""
         if not tag:  # comments (Word's VML conditionals included), processing instructions
             return
@@ -228,12 +228,12 @@ class BodyConverter:
         if text:
             state.buf.append(escape_text(text) if _NEEDS_ESCAPE.search(text) else text)
 
-    def _wrap(self, el: HtmlElement, state: _State, open_m: str, close_m: str) -> None:
+    def _wrap(self, el: Element, state: _State, open_m: str, close_m: str) -> None:
         state.buf.append(open_m)
         self._walk_children(el, state)
         state.buf.append(close_m)
 
-    def _add_link(self, el: HtmlElement, state: _State) -> None:
+    def _add_link(self, el: Element, state: _State) -> None:
         href = (el.get("tppabs") or el.get("href") or "").strip()
         if not href or href.startswith(("#", "javascript:")) or el.find(".//img") is not None:
             self._walk_children(el, state)
@@ -245,7 +245,7 @@ class BodyConverter:
             return
         state.buf.append(f"[{text}]({_link_target(urljoin(self.base_url, href))})")
 
-    def _add_attachment(self, el: HtmlElement, media: Media, state: _State) -> None:
+    def _add_attachment(self, el: Element, media: Media, state: _State) -> None:
         if all(m.url != media.url for m in state.attachments):
             state.attachments.append(media)
         if el.tag == "a":
@@ -263,7 +263,7 @@ class BodyConverter:
             if all(m.url != media.url for m in state.attachments):
                 state.attachments.append(media)
 
-    def _add_image(self, el: HtmlElement, state: _State) -> None:
+    def _add_image(self, el: Element, state: _State) -> None:
         if _invisible(el):
             return  # a 0x0 poster or tracking pixel: nothing a reader sees
         src = self.image_source(el, self.base_url)
@@ -278,7 +278,7 @@ class BodyConverter:
             title = match.group(1)
         state.blocks.append(ImageBlock(Media(src, title)))
 
-    def _add_table(self, table: HtmlElement, state: _State) -> None:
+    def _add_table(self, table: Element, state: _State) -> None:
         rows = [r for r in table.iter("tr") if _owning_table(r) is table]
         widths = [sum(int(c.get("colspan", "1") or 1) if (c.get("colspan") or "1").isdigit() else 1
                       for c in r if c.tag in ("td", "th")) for r in rows]
@@ -384,7 +384,7 @@ def escape_line_start(text: str) -> str:
 _INLINE_RUNS = frozenset(("span", "font"))
 
 
-def _is_plain_cell(cell: HtmlElement) -> bool:
+def _is_plain_cell(cell: Element) -> bool:
     """A cell whose walk yields one run of text: only span/font runs, at most inside one paragraph or div
     with nothing beside it; no emphasis, link, image, line break, hidden part or comment."""
     children = list(cell)
@@ -402,7 +402,7 @@ def _is_plain_cell(cell: HtmlElement) -> bool:
     return True
 
 
-def _plain_cell_text(cell: HtmlElement) -> str:
+def _plain_cell_text(cell: Element) -> str:
     """The one text block a plain cell's walk makes (same steps as _add_text, then _flush), inline."""
     # The cell's text in one C call; its runs are joined before whitespace is read, which can only
     # drop a line break between two CJK characters that the walk (run by run) would have kept as a space.
@@ -423,13 +423,13 @@ _ZERO = re.compile(r"^\s*0+(?:\.0+)?\s*(?:px)?\s*$")
 _ZERO_STYLE = re.compile(r"(?:^|;)\s*(?:width|height)\s*:\s*0+(?:px)?\s*(?:;|$)", re.I)
 
 
-def _invisible(img: HtmlElement) -> bool:
+def _invisible(img: Element) -> bool:
     """width or height 0 (attribute or style): a placeholder, not an image anyone sees."""
     return any(_ZERO.match(img.get(attr) or "x") for attr in ("width", "height")) or bool(
         _ZERO_STYLE.search(img.get("style") or ""))
 
 
-def _owning_table(row: HtmlElement) -> HtmlElement | None:
+def _owning_table(row: Element) -> Element | None:
     for ancestor in row.iterancestors("table"):
         return ancestor
     return None
@@ -441,8 +441,8 @@ def _link_target(url: str) -> str:
     return url
 
 
-def drop_elements(root: HtmlElement, xpath: str) -> None:
+def drop_elements(root: Element, xpath: str) -> None:
     for el in root.xpath(xpath):
         parent = el.getparent()
         if parent is not None:
-            el.drop_tree()
+            drop_tree(el)

@@ -5,12 +5,10 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from lxml.html import HtmlElement
-
 from ...model import ListPage, Media
 from .. import common
 from ..body import BodyConverter, Embedded, drop_elements
-from ..html import ClassIndex, has_class, text_of
+from ..html import ClassIndex, Element, has_class, text_of
 from ..page import ArticleParts, ParsedPage
 
 NAME = "vsb"
@@ -30,15 +28,15 @@ _QUOTED = re.compile(r"[\"']([^\"']+)[\"']")
 _VIDEO = re.compile(r"showVsbVideo\(\s*[\"']([^\"']+)[\"']")
 
 
-def image_source(el: HtmlElement, base_url: str) -> str | None:
+def image_source(el: Element, base_url: str) -> str | None:
     return common.image_url(el, base_url, "orisrc", _ICON)
 
 
-def attachment_of(el: HtmlElement, base_url: str) -> Media | None:
+def attachment_of(el: Element, base_url: str) -> Media | None:
     return common.document_link(el, base_url, "download.jsp")
 
 
-def embedded_of(el: HtmlElement, base_url: str) -> Embedded | None:
+def embedded_of(el: Element, base_url: str) -> Embedded | None:
     """VSB draws a PDF as page images listed in a script, and plays videos from a script call."""
     if el.tag == "script":
         code = el.text or ""
@@ -53,7 +51,7 @@ def embedded_of(el: HtmlElement, base_url: str) -> Embedded | None:
     return common.html_media(el, base_url)
 
 
-def _innermost(found: list[HtmlElement]) -> HtmlElement | None:
+def _innermost(found: list[Element]) -> Element | None:
     """The deepest of nested candidates (T2 pages nest the body twice: vsb_content > v_news_content > ...)."""
     members = set(found)
     for el in reversed(found):
@@ -62,7 +60,7 @@ def _innermost(found: list[HtmlElement]) -> HtmlElement | None:
     return None
 
 
-def _body(doc: HtmlElement, classes: ClassIndex) -> HtmlElement | None:
+def _body(doc: Element, classes: ClassIndex) -> Element | None:
     el = _innermost(classes.all("v_news_content"))  # the usual case: no tree scan for ids
     if el is not None:
         return el
@@ -73,7 +71,7 @@ def _body(doc: HtmlElement, classes: ClassIndex) -> HtmlElement | None:
     return None
 
 
-def _region(doc: HtmlElement, body: HtmlElement) -> HtmlElement:
+def _region(doc: Element, body: Element) -> Element:
     forms = doc.xpath("//form[@name='_newscontent_fromname']")
     if forms:
         return forms[0]
@@ -83,14 +81,14 @@ def _region(doc: HtmlElement, body: HtmlElement) -> HtmlElement:
     return doc
 
 
-def _outside_body(els: list[HtmlElement], region: HtmlElement, body: HtmlElement) -> list[HtmlElement]:
+def _outside_body(els: list[Element], region: Element, body: Element) -> list[Element]:
     """Elements of the article's region that are not the body, nor inside it, nor around it."""
     around = set(body.iterancestors())
     return [el for el in els if el is not body and el not in around and body not in el.iterancestors()
             and (el is region or region in el.iterancestors())]
 
 
-def _title(doc: HtmlElement, classes: ClassIndex, region: HtmlElement, body: HtmlElement) -> tuple[str, str]:
+def _title(doc: Element, classes: ClassIndex, region: Element, body: Element) -> tuple[str, str]:
     """(title, problem): the heading of the article's region that `<title>` (title-站点名) names.
 
     Old table templates put the title in a styled cell with no class: any element of the region that
@@ -121,7 +119,7 @@ def _title(doc: HtmlElement, classes: ClassIndex, region: HtmlElement, body: Htm
     return (page_title.split("-", 1)[0].strip() if "-" in page_title else page_title), ""
 
 
-def _date(classes: ClassIndex, region: HtmlElement, body: HtmlElement) -> tuple | None:
+def _date(classes: ClassIndex, region: Element, body: Element) -> tuple | None:
     meta = _outside_body(
         [*classes.all("attribute"), *classes.all("time"), *classes.prefixed("timestyle", "span"),
          *classes.all("art-tit")], region, body)
@@ -171,7 +169,7 @@ class Vsb:
         doc = page.doc
         # Items are `li` or `tr` with ids line_u{module}_{n}; a page may show several list modules
         # (sidebars too): the module with most items is the column's list.
-        modules: dict[str, list[HtmlElement]] = {}
+        modules: dict[str, list[Element]] = {}
         for el in doc.xpath("//*[starts-with(@id, 'line_u')]"):
             modules.setdefault(el.get("id", "").rsplit("_", 1)[0], []).append(el)
         line_items = max(modules.values(), key=len) if modules else []
@@ -226,7 +224,7 @@ _CURRENT_OF_TOTAL = re.compile(r"(\d+)\s*/\s*(\d+)")
 _NUMBERED_FILE = re.compile(r"(?:^|/)(\d+)\.htm$")
 
 
-def _total_pages(doc: HtmlElement, html_text: str, classes: ClassIndex) -> int | None:
+def _total_pages(doc: Element, html_text: str, classes: ClassIndex) -> int | None:
     """Total pages as the column's first page states it; None on deeper pages, whose counts go stale.
 
     Pagers differ: `共299条 1/30`, `<span class="p_t">1/54</span>`, the go-to-page script, or only a
