@@ -60,9 +60,20 @@ _PAGE_CHROME = re.compile(
     r"^(?:[【\[]?\s*(?:打印本页|打印此页|打印|关闭窗口|关闭|返回顶部|返回|收藏本页|分享到\S{0,12})\s*[】\]]?\s*)+$"
     r"|^分享到[:：]?.{0,20}$"
 )
+# What a text _PAGE_CHROME matches (markers removed) starts with, after any whitespace: a bracket or the
+# first character of one of its words. Checking that first saves most blocks a substitution and a match.
+_CHROME_FIRST = frozenset("【[打关返收分")
+_LEADING_BLANKS = re.compile(r"[\x01-\x05\s]*")
+
+
+def _may_be_chrome(text: str) -> bool:
+    """False when text (with or without its markers) cannot match _PAGE_CHROME."""
+    start = _LEADING_BLANKS.match(text).end()  # type: ignore[union-attr]  # (matches the empty string)
+    return text[start : start + 1] in _CHROME_FIRST
 _HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _STRONG_OPEN, _STRONG_CLOSE, _EM_OPEN, _EM_CLOSE = "\x01", "\x02", "\x03", "\x04"
 _MARKERS = re.compile("[\x01-\x05]")
+_MARKER_CHARS = frozenset("\x01\x02\x03\x04\x05")
 _EMPHASIS = re.compile("[\x01-\x04]")
 _OPEN_SPACE = re.compile("([\x01\x03]) +")
 _SPACE_CLOSE = re.compile(" +([\x02\x04])")
@@ -71,6 +82,8 @@ _NEEDS_ESCAPE = re.compile(r"[\\`*_\[\]<&]")
 
 def escape_template(text: str) -> str:
     """Keep Hexo's Nunjucks pass from reading `{{ }}`, `{% %}` or `{# #}` in article text."""
+    if "{" not in text and "}" not in text:
+        return text  # the usual case, without two regex passes
     return _TEMPLATE_CLOSE.sub("&#125;", _TEMPLATE_OPEN.sub("&#123;", text))
 
 
@@ -99,7 +112,10 @@ def _flanking_ok(before: str, inner: str, after: str) -> bool:
 
 
 def _resolve_emphasis(text: str, open_m: str, close_m: str, md: str, tag: str) -> str:
+    if open_m not in text:
+        return text.replace(close_m, "")  # what the loop below makes of it, in one call
     out: list[str] = []
+    last = ""  # the last character of what out holds so far
     pos = 0
     while True:
         start = text.find(open_m, pos)
@@ -110,23 +126,28 @@ def _resolve_emphasis(text: str, open_m: str, close_m: str, md: str, tag: str) -
         if end < 0:
             out.append(text[pos:start] + text[start + 1 :].replace(open_m, ""))
             break
-        out.append(text[pos:start])
+        if start > pos:
+            out.append(text[pos:start])
+            last = text[start - 1]
         inner = text[start + 1 : end].replace(open_m, "").replace(close_m, "")
         stripped = inner.strip()
         lead = " " if inner[:1].isspace() else ""
         trail = " " if inner[-1:].isspace() else ""
-        if not _MARKERS.sub("", stripped):
-            out.append(lead + stripped + trail)
+        plain = _MARKERS.sub("", stripped)
+        if not plain:
+            piece = lead + stripped + trail
         else:
-            before = ("".join(out) + lead)[-1:]
-            after = (trail + text[end + 1 :])[:1]
-            visible_before = _MARKERS.sub("", before)
-            visible_after = _MARKERS.sub("", after)
-            plain = _MARKERS.sub("", stripped)
+            before = lead or last
+            after = trail or text[end + 1 : end + 2]
+            visible_before = "" if before in _MARKER_CHARS else before
+            visible_after = "" if after in _MARKER_CHARS else after
             if _flanking_ok(visible_before, plain, visible_after) and "\\" != plain[-1:]:
-                out.append(f"{lead}{md}{stripped}{md}{trail}")
+                piece = f"{lead}{md}{stripped}{md}{trail}"
             else:
-                out.append(f"{lead}<{tag}>{stripped}</{tag}>{trail}")
+                piece = f"{lead}<{tag}>{stripped}</{tag}>{trail}"
+        out.append(piece)
+        if piece:
+            last = piece[-1]
         pos = end + 1
     return "".join(out)
 
@@ -346,8 +367,11 @@ class BodyConverter:
         if _EMPHASIS.search(text):
             # Word splits one bold phrase into runs (<b>一、</b><b>总体要求</b>): one emphasis, not two.
             text = text.replace(_STRONG_CLOSE + _STRONG_OPEN, "").replace(_EM_CLOSE + _EM_OPEN, "")
-            text = _OPEN_SPACE.sub(r" \1", text)
-            text = _SPACE_CLOSE.sub(r"\1 ", text)
+            # (each substitution only when its pattern can match: a template substitution costs a Python call)
+            if _STRONG_OPEN + " " in text or _EM_OPEN + " " in text:
+                text = _OPEN_SPACE.sub(r" \1", text)
+            if " " + _STRONG_CLOSE in text or " " + _EM_CLOSE in text:
+                text = _SPACE_CLOSE.sub(r"\1 ", text)
             text = _resolve_emphasis(text, _STRONG_OPEN, _STRONG_CLOSE, "**", "strong")
             text = _resolve_emphasis(text, _EM_OPEN, _EM_CLOSE, "*", "em")
             text = _WS.sub(" ", text)
@@ -360,7 +384,7 @@ class BodyConverter:
                 rest = rest.replace(link, "")
             if _ATTACHMENT_LABEL.match(_MARKERS.sub("", rest)):
                 return  # the paragraph only names attachments, which are listed on their own
-        if _PAGE_CHROME.match(_MARKERS.sub("", text)):
+        if _may_be_chrome(text) and _PAGE_CHROME.match(_MARKERS.sub("", text)):
             return  # print/close/share buttons that templates put inside the body
         if not prefix:
             text = escape_line_start(text)
@@ -376,9 +400,15 @@ def _join(pieces: list[str]) -> str:
 
 def escape_line_start(text: str) -> str:
     """Keep a paragraph that happens to start like a heading or list item a paragraph."""
-    if _LINE_START_MARKER.match(text):
+    first = text[:1]
+    if first in _MARKER_FIRST and _LINE_START_MARKER.match(text):
         return "\\" + text
+    if not first.isdigit():  # str.isdigit holds for every character \d matches
+        return text
     return _LINE_START_NUMBER.sub(r"\1\\\2", text, count=1)
+
+
+_MARKER_FIRST = frozenset("#>-+=")  # what a text _LINE_START_MARKER matches starts with
 
 
 _INLINE_RUNS = frozenset(("span", "font"))
@@ -414,7 +444,7 @@ def _plain_cell_text(cell: Element) -> str:
     if not raw or raw.isspace():
         return ""
     text = _WS.sub(" ", raw).strip()
-    if not text or _PAGE_CHROME.match(text):
+    if not text or (_may_be_chrome(text) and _PAGE_CHROME.match(text)):
         return ""
     return escape_line_start(text)
 

@@ -7,7 +7,6 @@ import re
 from typing import Callable
 from urllib.parse import unquote, urljoin
 
-
 from ..model import ListItem, Media, RawPage, Reason
 from .body import Embedded
 from .html import Element, text_of
@@ -101,6 +100,8 @@ def page_title(doc: Element) -> str:
 
 _LINE_TAGS = frozenset("div p td th li dd dt h1 h2 h3 h4 h5 h6 tr table ul ol form body section article".split())
 _DATE_HINT = re.compile(r"(?:19|20)\d{2}\s*[-./年]|\d{1,2}\s*[-/.]\s*\d{1,2}\s+(?:19|20)\d{2}")
+# The text nodes a hint can match in, as XPath: every match of _DATE_HINT holds "19" or "20".
+_HINT_TEXT = {_DATE_HINT: "descendant::text()[contains(., '19') or contains(., '20')]"}
 
 
 def _lines_with(root: Element, body: Element | None, hint: re.Pattern[str],
@@ -112,7 +113,8 @@ def _lines_with(root: Element, body: Element | None, hint: re.Pattern[str],
     """
     around = set(body.iterancestors()) if body is not None else set()
     lines: dict[Element, None] = {}
-    for node in root.xpath(".//text()"):
+    # Only text nodes that hint can match become Python strings (lxml filters the rest in C).
+    for node in root.xpath(_HINT_TEXT[hint] if hint in _HINT_TEXT else ".//text()"):
         if not hint.search(node):
             continue
         el = node.getparent()
@@ -165,7 +167,8 @@ def title_lines(root: Element, body: Element | None, page_title: str) -> list[st
         return []
     around = set(body.iterancestors()) if body is not None else set()
     found: list[str] = []
-    for node in root.xpath(".//text()"):
+    # Text nodes of nothing but XML whitespace (most, in indented HTML) join to "": lxml leaves them out in C.
+    for node in root.xpath("descendant::text()[normalize-space()]"):
         piece = " ".join(node.split())
         if len(piece) < 2 or piece not in page_title:
             continue

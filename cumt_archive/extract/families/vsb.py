@@ -53,9 +53,14 @@ def embedded_of(el: Element, base_url: str) -> Embedded | None:
 
 def _innermost(found: list[Element]) -> Element | None:
     """The deepest of nested candidates (T2 pages nest the body twice: vsb_content > v_news_content > ...)."""
+    if len(found) == 1:
+        return found[0]
+    # A candidate holds another one when it is among that one's ancestors: walking up from each
+    # candidate costs the depth of the page, walking down from each would cost the size of the body.
     members = set(found)
+    holders = {a for el in found for a in el.iterancestors() if a in members}
     for el in reversed(found):
-        if not any(d in members for d in el.iterdescendants()):
+        if el not in holders:
             return el
     return None
 
