@@ -186,19 +186,23 @@ class BodyConverter:
     # -- tree walk -----------------------------------------------------------------
 
     def _walk_children(self, el: Element, state: _State) -> None:
-        if el.text:
-            self._add_text(el.text, state)
+        # (each .text/.tail read converts the node's text anew: read once)
+        text = el.text
+        if text:
+            self._add_text(text, state)
         for child in el:
             self._walk(child, state)
-            if child.tail:
-                self._add_text(child.tail, state)
+            tail = child.tail
+            if tail:
+                self._add_text(tail, state)
 
     def _walk(self, el: Element, state: _State) -> None:
-        tag = el.tag if isinstance(el.tag, str) else ""
-        if not tag:  # comments (Word's VML conditionals included), processing instructions
+        tag = el.tag
+        if not isinstance(tag, str):  # comments (Word's VML conditionals included), processing instructions
             return
         tag = tag.lower()
-        if _HIDDEN.search(el.get("style", "")):
+        style = el.get("style")
+        if style and _HIDDEN.search(style):
             return
         if self.embedded_of is not None and tag in _EMBED_TAGS:
             embedded = self.embedded_of(el, self.base_url)

@@ -76,19 +76,26 @@ def text_of(el: Element | None) -> str:
 
 
 PORTLET = "@portletmode"  # key of the elements that carry WebPlus's portletmode attribute (no class has an @)
+_CLASS_VALUES = etree.XPath("//@class")
+_PORTLET_VALUES = etree.XPath("//@portletmode")
 
 
 class ClassIndex:
     """Elements by CSS class, built in one pass: class lookups without an XPath scan each."""
 
     def __init__(self, root: Element) -> None:
-        self._by_class: dict[str, list[Element]] = {}
-        # lxml filters in C: only classed elements (and WebPlus portlets) become Python objects.
-        for el in root.xpath("//*[@class or @portletmode]"):
-            for name in el.get("class", "").split():
-                self._by_class.setdefault(name, []).append(el)
-            if el.get("portletmode") is not None:
-                self._by_class.setdefault(PORTLET, []).append(el)
+        by_class: dict[str, list[Element]] = {}
+        # lxml finds the attributes in C, in document order, each with its element: only classed elements
+        # (and WebPlus portlets) become Python objects. (Selecting the attributes is several times faster
+        # in libxml2 than selecting elements by an attribute predicate.)
+        for value in _CLASS_VALUES(root):
+            el = value.getparent()
+            for name in value.split():
+                by_class.setdefault(name, []).append(el)
+        portlets = [value.getparent() for value in _PORTLET_VALUES(root)]
+        if portlets:
+            by_class.setdefault(PORTLET, []).extend(portlets)
+        self._by_class = by_class
 
     def all(self, name: str, tag: str | None = None) -> list[Element]:
         found = self._by_class.get(name, [])

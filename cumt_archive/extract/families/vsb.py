@@ -154,7 +154,9 @@ class Vsb:
         region = _region(doc, body)
         title, problem = _title(doc, classes, region, body)
         date = _date(classes, region, body)
-        drop_elements(body, ".//*[@id='div_vote_id'] | .//dl[contains(@class,'page')]")
+        # (The vote box found by its id attribute: libxml2 selects attributes far faster than it tests
+        # every element against an attribute predicate.)
+        drop_elements(body, "descendant::*/@id[.='div_vote_id']/.. | descendant::dl[contains(@class,'page')]")
         converter = BodyConverter(page.url, image_source, attachment_of, embedded_of)
         blocks, attachments = converter.convert(body)
         # VSB lists attachments after the body (附件【name】已下载N次), still inside the article's form.

@@ -146,7 +146,7 @@ def _date(doc: Element, classes: ClassIndex, area: Element, body: Element) -> tu
             found = common.labelled_date(text) or (common.parse_datetime(text) if unlabelled_ok else None)
             if found:
                 return found
-    for el in doc.xpath("//*[@portletmode='simpleArticleAttri']"):
+    for el in [el for el in classes.all(PORTLET) if el.get("portletmode") == "simpleArticleAttri"]:
         found = common.labelled_date(text_of(el)) or common.parse_datetime(text_of(el))
         if found:
             return found
