@@ -186,15 +186,26 @@ class BodyConverter:
     # -- tree walk -----------------------------------------------------------------
 
     def _walk_children(self, el: Element, state: _State) -> None:
-        # (each .text/.tail read converts the node's text anew: read once)
+        # The hot loop of the walk: _add_text is written out here (a call per text node and tail adds up
+        # on pages of thousands of paragraphs), and each .text/.tail is read once (lxml converts it anew
+        # on every read).
         text = el.text
         if text:
-            self._add_text(text, state)
+            if "\n" in text:
+                text = _WS_WITH_NEWLINE.sub(_SOFT_BREAK, text)
+            text = _WS.sub(" ", text)
+            if text:
+                state.buf.append(escape_text(text) if _NEEDS_ESCAPE.search(text) else text)
+        walk = self._walk
         for child in el:
-            self._walk(child, state)
-            tail = child.tail
-            if tail:
-                self._add_text(tail, state)
+            walk(child, state)
+            text = child.tail
+            if text:
+                if "\n" in text:
+                    text = _WS_WITH_NEWLINE.sub(_SOFT_BREAK, text)
+                text = _WS.sub(" ", text)
+                if text:
+                    state.buf.append(escape_text(text) if _NEEDS_ESCAPE.search(text) else text)
 
     def _walk(self, el: Element, state: _State) -> None:
         tag = el.tag
@@ -222,13 +233,20 @@ class BodyConverter:
         elif tag == "table":
             self._add_table(el, state)
         elif tag in ("strong", "b"):
-            self._wrap(el, state, _STRONG_OPEN, _STRONG_CLOSE)
+            state.buf.append(_STRONG_OPEN)
+            self._walk_children(el, state)
+            state.buf.append(_STRONG_CLOSE)
         elif tag in ("em", "i"):
-            self._wrap(el, state, _EM_OPEN, _EM_CLOSE)
+            state.buf.append(_EM_OPEN)
+            self._walk_children(el, state)
+            state.buf.append(_EM_CLOSE)
         elif tag == "a":
             self._add_link(el, state)
         elif tag in BLOCK_TAGS:
-            self._flush(state)
+            if state.buf:
+                self._flush(state)
+            else:
+                state.prefix = ""  # what _flush does with nothing to flush
             if state.inline:
                 pass
             elif tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
@@ -240,7 +258,10 @@ class BodyConverter:
                 else:
                     state.prefix = "- "
             self._walk_children(el, state)
-            self._flush(state)
+            if state.buf:
+                self._flush(state)
+            else:
+                state.prefix = ""
         else:
             self._walk_children(el, state)
 
@@ -252,11 +273,6 @@ class BodyConverter:
         text = _WS.sub(" ", text)
         if text:
             state.buf.append(escape_text(text) if _NEEDS_ESCAPE.search(text) else text)
-
-    def _wrap(self, el: Element, state: _State, open_m: str, close_m: str) -> None:
-        state.buf.append(open_m)
-        self._walk_children(el, state)
-        state.buf.append(close_m)
 
     def _add_link(self, el: Element, state: _State) -> None:
         href = (el.get("tppabs") or el.get("href") or "").strip()
@@ -359,7 +375,9 @@ class BodyConverter:
         if not state.buf:
             state.prefix = ""
             return
-        raw = _join(state.buf)
+        raw = "".join(state.buf)  # _join, written out (this runs once per block)
+        if _SOFT_BREAK in raw:
+            raw = _CJK_SOFT_BREAK.sub(r"\1", raw).replace(_SOFT_BREAK, " ")
         prefix = state.prefix
         links = state.attachment_links
         state.buf, state.prefix, state.attachment_links = [], "", []
@@ -376,8 +394,10 @@ class BodyConverter:
                 text = _OPEN_SPACE.sub(r" \1", text)
             if " " + _STRONG_CLOSE in text or " " + _EM_CLOSE in text:
                 text = _SPACE_CLOSE.sub(r"\1 ", text)
-            text = _resolve_emphasis(text, _STRONG_OPEN, _STRONG_CLOSE, "**", "strong")
-            text = _resolve_emphasis(text, _EM_OPEN, _EM_CLOSE, "*", "em")
+            if _STRONG_OPEN in text or _STRONG_CLOSE in text:
+                text = _resolve_emphasis(text, _STRONG_OPEN, _STRONG_CLOSE, "**", "strong")
+            if _EM_OPEN in text or _EM_CLOSE in text:
+                text = _resolve_emphasis(text, _EM_OPEN, _EM_CLOSE, "*", "em")
             text = _WS.sub(" ", text)
         text = text.strip()
         if not text:
@@ -388,9 +408,10 @@ class BodyConverter:
                 rest = rest.replace(link, "")
             if _ATTACHMENT_LABEL.match(_MARKERS.sub("", rest)):
                 return  # the paragraph only names attachments, which are listed on their own
-        if _may_be_chrome(text) and _PAGE_CHROME.match(_MARKERS.sub("", text)):
+        start = _LEADING_BLANKS.match(text).end()  # type: ignore[union-attr]  # (_may_be_chrome, written out)
+        if text[start : start + 1] in _CHROME_FIRST and _PAGE_CHROME.match(_MARKERS.sub("", text)):
             return  # print/close/share buttons that templates put inside the body
-        if not prefix:
+        if not prefix and (text[0] in _MARKER_FIRST or text[0].isdigit()):  # else escape_line_start keeps it
             text = escape_line_start(text)
         state.blocks.append(TextBlock(prefix + text))
 

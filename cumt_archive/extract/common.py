@@ -270,9 +270,12 @@ def file_name(url: str) -> str:
     return unquote(url.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1])
 
 
+MEDIA_TAGS = frozenset(("video", "audio", "source", "embed"))
+
+
 def html_media(el: Element, base_url: str) -> "Embedded | None":
     """`<video>`, `<audio>` (with their `<source>`s) and a stray `<source>`: the files they play, as attachments."""
-    if el.tag not in ("video", "audio", "source", "embed"):
+    if el.tag not in MEDIA_TAGS:
         return None
     found: list[Media] = []
     for node in [el, *el.iter("source")]:

@@ -33,6 +33,8 @@ def image_source(el: Element, base_url: str) -> str | None:
 
 
 def attachment_of(el: Element, base_url: str) -> Media | None:
+    if el.tag != "a":
+        return None  # (document_link's own first test, before a call: this runs for every element)
     return common.document_link(el, base_url, "download.jsp")
 
 
@@ -48,6 +50,8 @@ def embedded_of(el: Element, base_url: str) -> Embedded | None:
             urls = [urljoin(base_url, u.strip()) for u in _VIDEO.findall(code)]
             return Embedded(attachments=tuple(Media(u, common.file_name(u)) for u in urls if common.is_web_url(u)))
         return None
+    if el.tag not in common.MEDIA_TAGS:
+        return None  # (html_media's own first test, before a call: this runs for most elements)
     return common.html_media(el, base_url)
 
 

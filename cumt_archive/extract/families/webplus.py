@@ -35,6 +35,8 @@ def attachment_of(el: Element, base_url: str) -> Media | None:
     if el.tag == "div" and el.get("pdfsrc") and common.is_web_url(urljoin(base_url, el.get("pdfsrc", "").strip())):
         url = urljoin(base_url, el.get("pdfsrc", "").strip())
         return Media(url, common.sudyfile_title(el) or common.file_name(url))
+    if el.tag != "a":
+        return None  # (document_link's own first test, before a call: this runs for every element)
     return common.document_link(el, base_url, "/_upload/article/files/")
 
 
@@ -46,6 +48,8 @@ def embedded_of(el: Element, base_url: str) -> Embedded | None:
         if common.is_web_url(url):
             return Embedded(attachments=(Media(url, common.sudyfile_title(el) or common.file_name(url)),))
         return Embedded()
+    if el.tag not in common.MEDIA_TAGS:
+        return None  # (html_media's own first test, before a call: this runs for most elements)
     return common.html_media(el, base_url)
 
 
