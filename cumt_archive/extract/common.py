@@ -112,12 +112,18 @@ def _lines_with(root: Element, body: Element | None, hint: re.Pattern[str],
     in the page however deep it nests (joining every element's text would not be).
     """
     around = set(body.iterancestors()) if body is not None else set()
+    # Every text node inside the body is passed over below, whatever it holds: telling them apart first
+    # spares the body's text (most of a long article) the hint's search.
+    inside = set(body.iter()) if body is not None else set()
     lines: dict[Element, None] = {}
     # Only text nodes that hint can match become Python strings (lxml filters the rest in C).
     for node in root.xpath(_HINT_TEXT[hint] if hint in _HINT_TEXT else ".//text()"):
+        owner = node.getparent()  # the element whose text or tail the node is
+        if owner in inside and not (owner is body and node.is_tail):
+            continue
         if not hint.search(node):
             continue
-        el = node.getparent()
+        el = owner
         if el is None or not isinstance(el.tag, str):
             continue
         if node.is_tail:

@@ -143,6 +143,10 @@ def _date(classes: ClassIndex, region: Element, body: Element) -> tuple | None:
     return common.info_line_date(region, body)
 
 
+def _redirects(lowered_page: bytes) -> bool:
+    return b"getnewslinkurl" in lowered_page or b"window.location" in lowered_page
+
+
 class Vsb:
     name = NAME
 
@@ -170,8 +174,8 @@ class Vsb:
             media = attachment_of(anchor, page.url)
             if media is not None and "download.jsp" in media.url and all(m.url != media.url for m in attachments):
                 attachments.append(media)
-        script = page.raw.body.lower()
-        link_shell = not blocks and not attachments and (b"getnewslinkurl" in script or b"window.location" in script)
+        # (the page's bytes are lower-cased only for a page without a body: a copy of the whole page)
+        link_shell = not blocks and not attachments and _redirects(page.raw.body.lower())
         counter = _CLICK_COUNTER.search(page.text)
         return ArticleParts(title=title, date=date, blocks=blocks, attachments=attachments, link_shell=link_shell,
                             origin_id=counter.group(1) if counter else "", title_problem=problem)
