@@ -47,6 +47,7 @@ SKIP_TAGS = frozenset(
 _WS = re.compile(r"[ \t\r\n\f\v\xa0\u3000\u2002\u2003\u200b]+")
 _CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f"
 _SOFT_BREAK = "\x05"  # source whitespace that held a line break: gone between CJK characters, else a space
+_NOT_CJK_BLANKS = "\x05 \t\r\n\f\v\xa0"  # none is a CJK character: _CJK_SOFT_BREAK cannot match among them alone
 _WS_WITH_NEWLINE = re.compile(r"[ \t\r\f\v\xa0]*\n[ \t\r\n\f\v\xa0]*")
 _CJK_SOFT_BREAK = re.compile(rf"(?<=[{_CJK}])([\x01-\x04]*)\x05+(?=[\x01-\x04]*[{_CJK}])")
 _MD_ESCAPE = re.compile(r"([\\`*_\[\]])")
@@ -377,7 +378,9 @@ class BodyConverter:
             return
         raw = "".join(state.buf)  # _join, written out (this runs once per block)
         if _SOFT_BREAK in raw:
-            raw = _CJK_SOFT_BREAK.sub(r"\1", raw).replace(_SOFT_BREAK, " ")
+            if raw.strip(_NOT_CJK_BLANKS):  # (only source whitespace, as between two paragraphs: no CJK to join)
+                raw = _CJK_SOFT_BREAK.sub(r"\1", raw)
+            raw = raw.replace(_SOFT_BREAK, " ")
         prefix = state.prefix
         links = state.attachment_links
         state.buf, state.prefix, state.attachment_links = [], "", []
