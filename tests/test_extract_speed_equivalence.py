@@ -309,3 +309,56 @@ def test_vote_box_xpath_selects_what_the_element_predicate_did() -> None:
         body = parse_text(html).xpath("//*[@id='body']")[0]
         assert body.xpath(fast) == body.xpath(".//*[@id='div_vote_id'] | .//dl[contains(@class,'page')]")
     assert len(parse_text(VOTED).xpath("//*[@id='body']")[0].xpath(fast)) == 4
+
+
+# -- whole bodies ------------------------------------------------------------------------------
+
+_FRAGMENTS = [
+    "<p>", "</p>", "<div>", "</div>", "<b>", "</b>", "<strong>", "</strong>", "<em>", "</em>", "<i>", "</i>",
+    "<span>", "</span>", "<font>", "</font>", "<br>", "<h2>", "</h2>", "<ul><li>", "</li><li>", "</li></ul>",
+    "<ol><li>", "</li></ol>", "<table><tr><td>", "</td><td>", "</td></tr><tr><td>", "</td></tr></table>",
+    "<span style='display:none'>", "<a href='/f/a.pdf'>", "<a href='/x.htm'>", "<a href='#top'>", "</a>",
+    "<img src='/i/1.jpg'>", "<img src='/i/2.png' width='0'>", "<!-- c -->", "<script>var a = 1;</script>",
+    "中文", "正文内容，", "英文 text", "  ", "\n", "\n  ", "\u3000\u3000", "\xa0", "&nbsp;", "*star*", "_u_",
+    "[b]", "<", "&amp;", "&lt;x&gt;", "{{ t }}", "{% x %}", "# 标题", "1. 第一", "- 项", "打印", "【关闭】",
+    "分享到：", "附件：", "2024-05-06", "\t", "a", "。", "：", "!", "\\",
+]
+
+
+def random_bodies(seed: int = 7, count: int = 400) -> list[str]:
+    """Random article bodies from fragments that exercise whitespace, emphasis, escapes, tables and links."""
+    rng = random.Random(seed)
+    return ["<div class='v_news_content'>" + "".join(rng.choice(_FRAGMENTS) for _ in range(rng.randint(1, 40)))
+            + "</div>" for _ in range(count)]
+
+
+def body_digest(html: str) -> str:
+    """sha256 of what each family's converter makes of a body: its blocks and attachments."""
+    import hashlib
+
+    from cumt_archive.extract.body import BodyConverter
+    from cumt_archive.extract.families import vsb as vsb_family
+    from cumt_archive.extract.families import webplus
+
+    out = []
+    for family in (vsb_family, webplus):
+        doc = parse_text(f"<html><body>{html}</body></html>")
+        root = doc.find("body")[0]
+        converter = BodyConverter("https://h.example/a/b.htm", family.image_source, family.attachment_of,
+                                  family.embedded_of)
+        out.append(repr(converter.convert(root)))
+    return hashlib.sha256("\n".join(out).encode()).hexdigest()
+
+
+EXPECTED_BODIES = FIXTURES / "random_bodies.json"
+
+
+def test_random_bodies_convert_as_before() -> None:
+    """Digests written by the walk before its fast paths (commit 04bc422): the walk's output is unchanged."""
+    import json
+
+    expected = json.loads(EXPECTED_BODIES.read_text(encoding="utf-8"))
+    bodies = random_bodies()
+    assert len(expected) == len(bodies)
+    differing = [i for i, html in enumerate(bodies) if body_digest(html) != expected[i]]
+    assert not differing, [bodies[i] for i in differing[:3]]
