@@ -465,16 +465,26 @@ def _plain_cell_text(cell: Element) -> str:
     # The cell's text in one C call; its runs are joined before whitespace is read, which can only
     # drop a line break between two CJK characters that the walk (run by run) would have kept as a space.
     piece = etree.tostring(cell, method="text", encoding=str, with_tail=False)
+    if not piece:
+        return ""
     if "\n" in piece:
         piece = _WS_WITH_NEWLINE.sub(_SOFT_BREAK, piece)
     piece = _WS.sub(" ", piece)
-    raw = _join([escape_text(piece) if _NEEDS_ESCAPE.search(piece) else piece])
-    if not raw or raw.isspace():
+    if _NEEDS_ESCAPE.search(piece):
+        piece = escape_text(piece)
+    if _SOFT_BREAK in piece:  # _join, written out; only a soft break can leave a run of whitespace to fold
+        if piece.strip(_NOT_CJK_BLANKS):
+            piece = _CJK_SOFT_BREAK.sub(r"\1", piece)
+        piece = _WS.sub(" ", piece.replace(_SOFT_BREAK, " "))
+    if not piece or piece.isspace():
         return ""
-    text = _WS.sub(" ", raw).strip()
-    if not text or (_may_be_chrome(text) and _PAGE_CHROME.match(text)):
+    text = piece.strip()
+    start = _LEADING_BLANKS.match(text).end()  # type: ignore[union-attr]  # (_may_be_chrome, written out)
+    if not text or (text[start : start + 1] in _CHROME_FIRST and _PAGE_CHROME.match(text)):
         return ""
-    return escape_line_start(text)
+    if text[0] in _MARKER_FIRST or text[0].isdigit():
+        return escape_line_start(text)
+    return text
 
 
 _ZERO = re.compile(r"^\s*0+(?:\.0+)?\s*(?:px)?\s*$")
