@@ -362,3 +362,17 @@ def test_random_bodies_convert_as_before() -> None:
     assert len(expected) == len(bodies)
     differing = [i for i, html in enumerate(bodies) if body_digest(html) != expected[i]]
     assert not differing, [bodies[i] for i in differing[:3]]
+
+
+def test_hidden_style_precheck_matches_the_regex() -> None:
+    rng = random.Random(8)
+    pieces = ["display", "DISPLAY", "Display", "visibility", "VISIBILITY", "viſibility", "vıſıbılıty", "vİsİbİlİty",
+              ":", " : ", "none", "NONE", "NoNe", "hidden", "HIDDEN", "hıdden", "hİdden", ";", " ", "block", "x"]
+    styles = ["display:none", "visibility: hidden", "DISPLAY : NONE", "viſibility:hıdden", "color:red"]
+    styles += ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 6))) for _ in range(5000)]
+    hidden = 0
+    for style in styles:
+        expected = body_mod._HIDDEN.search(style) is not None
+        hidden += expected
+        assert body_mod._hides(style) is expected, style
+    assert hidden > 20

@@ -72,6 +72,14 @@ def _may_be_chrome(text: str) -> bool:
     start = _LEADING_BLANKS.match(text).end()  # type: ignore[union-attr]  # (matches the empty string)
     return text[start : start + 1] in _CHROME_FIRST
 _HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+
+
+def _hides(style: str) -> bool:
+    """_HIDDEN.search(style), after a cheap test: a case-blind regex lowers every character it tries, and
+    Word's pages put long styles on every run. Every match holds "none" or "hidden", whose letters n, o,
+    e, d only ever match themselves in either case, so the lowered style then holds "none" or "dden"."""
+    lowered = style.lower()
+    return ("none" in lowered or "dden" in lowered) and _HIDDEN.search(style) is not None
 _STRONG_OPEN, _STRONG_CLOSE, _EM_OPEN, _EM_CLOSE = "\x01", "\x02", "\x03", "\x04"
 _MARKERS = re.compile("[\x01-\x05]")
 _MARKER_CHARS = frozenset("\x01\x02\x03\x04\x05")
@@ -214,7 +222,7 @@ class BodyConverter:
             return
         tag = tag.lower()
         style = el.get("style")
-        if style and _HIDDEN.search(style):
+        if style and _hides(style):
             return
         if self.embedded_of is not None and tag in _EMBED_TAGS:
             embedded = self.embedded_of(el, self.base_url)
@@ -452,10 +460,10 @@ def _is_plain_cell(cell: Element) -> bool:
     if len(children) == 1 and children[0].tag in ("p", "div") and not (cell.text or "").strip() \
             and not (children[0].tail or "").strip():
         holder = children[0]
-        if holder.get("style") and _HIDDEN.search(holder.get("style", "")):
+        if holder.get("style") and _hides(holder.get("style", "")):
             return False
     for el in holder.iterdescendants():
-        if el.tag not in _INLINE_RUNS or (el.get("style") and _HIDDEN.search(el.get("style", ""))):
+        if el.tag not in _INLINE_RUNS or (el.get("style") and _hides(el.get("style", ""))):
             return False
     return True
 
