@@ -323,7 +323,7 @@ class BodyConverter:
         state.seen_images.add(src)
         title = ""
         attr = el.get("sudyfile-attr") or ""
-        match = re.search(r"'title'\s*:\s*'([^']*)'", attr)
+        match = _SUDYFILE_TITLE.search(attr) if attr else None
         if match:
             title = match.group(1)
         state.blocks.append(ImageBlock(Media(src, title)))
@@ -495,6 +495,7 @@ def _plain_cell_text(cell: Element) -> str:
     return text
 
 
+_SUDYFILE_TITLE = re.compile(r"'title'\s*:\s*'([^']*)'")
 _ZERO = re.compile(r"^\s*0+(?:\.0+)?\s*(?:px)?\s*$")
 _ZERO_STYLE = re.compile(r"(?:^|;)\s*(?:width|height)\s*:\s*0+(?:px)?\s*(?:;|$)", re.I)
 
@@ -511,8 +512,11 @@ def _owning_table(row: Element) -> Element | None:
     return None
 
 
+_NEEDS_BRACKETS = re.compile(r"[\s()<>]")
+
+
 def _link_target(url: str) -> str:
-    if re.search(r"[\s()<>]", url):
+    if _NEEDS_BRACKETS.search(url):
         return "<" + url.replace("<", "%3C").replace(">", "%3E") + ">"
     return url
 

@@ -91,7 +91,11 @@ class ClassIndex:
         for value in _CLASS_VALUES(root):
             el = value.getparent()
             for name in value.split():
-                by_class.setdefault(name, []).append(el)
+                found = by_class.get(name)
+                if found is None:
+                    by_class[name] = [el]  # (setdefault would build a list for every element)
+                else:
+                    found.append(el)
         portlets = [value.getparent() for value in _PORTLET_VALUES(root)]
         if portlets:
             by_class.setdefault(PORTLET, []).extend(portlets)
