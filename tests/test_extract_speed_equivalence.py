@@ -315,7 +315,8 @@ def test_vote_box_xpath_selects_what_the_element_predicate_did() -> None:
 
 _FRAGMENTS = [
     "<p>", "</p>", "<div>", "</div>", "<b>", "</b>", "<strong>", "</strong>", "<em>", "</em>", "<i>", "</i>",
-    "<span>", "</span>", "<font>", "</font>", "<br>", "<h2>", "</h2>", "<ul><li>", "</li><li>", "</li></ul>",
+    "<span>", "</span>", "<font>", "</font>", "<span style='font-size:12pt'>", "<span lang='EN-US' class='x'>",
+    "<font face='宋体' size='3'>", "<span title='t'>", "<span style='DISPLAY: NONE'>", "<br>", "<h2>", "</h2>", "<ul><li>", "</li><li>", "</li></ul>",
     "<ol><li>", "</li></ol>", "<table><tr><td>", "</td><td>", "</td></tr><tr><td>", "</td></tr></table>",
     "<span style='display:none'>", "<a href='/f/a.pdf'>", "<a href='/x.htm'>", "<a href='#top'>", "</a>",
     "<img src='/i/1.jpg'>", "<img src='/i/2.png' width='0'>", "<!-- c -->", "<script>var a = 1;</script>",
@@ -345,7 +346,7 @@ def body_digest(html: str) -> str:
         doc = parse_text(f"<html><body>{html}</body></html>")
         root = doc.find("body")[0]
         converter = BodyConverter("https://h.example/a/b.htm", family.image_source, family.attachment_of,
-                                  family.embedded_of)
+                                  family.embedded_of, hooks_ignore_runs=True)
         out.append(repr(converter.convert(root)))
     return hashlib.sha256("\n".join(out).encode()).hexdigest()
 
@@ -354,7 +355,8 @@ EXPECTED_BODIES = FIXTURES / "random_bodies.json"
 
 
 def test_random_bodies_convert_as_before() -> None:
-    """Digests written by the walk before its fast paths (commit 04bc422): the walk's output is unchanged."""
+    """Digests written by the walk before its fast paths (commit 04bc422, where every element was walked and
+    every hook asked): the walk's output is unchanged."""
     import json
 
     expected = json.loads(EXPECTED_BODIES.read_text(encoding="utf-8"))
@@ -376,3 +378,23 @@ def test_hidden_style_precheck_matches_the_regex() -> None:
         hidden += expected
         assert body_mod._hides(style) is expected, style
     assert hidden > 20
+
+
+def test_family_hooks_keep_their_promise_about_runs() -> None:
+    """Both families pass hooks_ignore_runs=True: their hooks give nothing for a presentational span/font,
+    here every such run of the saved pages and hand-made ones with every presentational attribute."""
+    from cumt_archive.extract.families import vsb as vsb_family
+    from cumt_archive.extract.families import webplus
+
+    attributes = " ".join(f'{name}="{value}"' for name, value in zip(
+        sorted(body_mod._RUN_ATTRIBUTES), ["center", "x", "red", "rtl", "宋体", "a1", "zh", "3", "font-size:12pt", "en"]))
+    made = parse_text(f"<p><span {attributes}>a</span><font {attributes}>b</font><span>c</span></p>")
+    runs = [el for el in made.iter("span", "font")]
+    for path in _saved_pages():
+        doc = parse_text(path.read_bytes().decode("utf-8", "replace"))
+        runs += [el for el in doc.iter("span", "font") if body_mod._RUN_ATTRIBUTES.issuperset(el.attrib.keys())]
+    assert len(runs) > 1000
+    for family in (vsb_family, webplus):
+        for el in runs:
+            assert family.attachment_of(el, "https://h.example/") is None
+            assert family.embedded_of(el, "https://h.example/") is None

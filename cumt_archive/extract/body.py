@@ -173,12 +173,20 @@ class _State:
 
 
 class BodyConverter:
+    """Walks an article body; the hooks are asked about each element it meets.
+
+    hooks_ignore_runs: the family promises that its hooks return None for every `<span>` and `<font>` that
+    carries only presentational attributes (_RUN_ATTRIBUTES). A block made of nothing but such runs (a
+    Word paragraph) is then read as its text pieces in order, without walking (and asking about) each run.
+    """
+
     def __init__(self, base_url: str, image_source: ImageSource, attachment_of: AttachmentOf,
-                 embedded_of: EmbeddedOf | None = None) -> None:
+                 embedded_of: EmbeddedOf | None = None, hooks_ignore_runs: bool = False) -> None:
         self.base_url = base_url
         self.image_source = image_source
         self.attachment_of = attachment_of
         self.embedded_of = embedded_of
+        self.hooks_ignore_runs = hooks_ignore_runs
 
     def convert(self, root: Element, *spill: Element) -> tuple[list[Block], list[Media]]:
         """Blocks of root's content, then of `spill`: elements a stray end tag pushed out of the body."""
@@ -266,7 +274,12 @@ class BodyConverter:
                     state.prefix = f"{[c for c in parent if c.tag == 'li'].index(el) + 1}. "
                 else:
                     state.prefix = "- "
-            self._walk_children(el, state)
+            if self.hooks_ignore_runs and _only_runs(el):
+                # What the walk would add, text piece by text piece: each run only passes its text on.
+                for piece in el.itertext():
+                    self._add_text(piece, state)
+            else:
+                self._walk_children(el, state)
             if state.buf:
                 self._flush(state)
             else:
@@ -448,6 +461,24 @@ _MARKER_FIRST = frozenset("#>-+=")  # what a text _LINE_START_MARKER matches sta
 
 
 _INLINE_RUNS = frozenset(("span", "font"))
+# Attributes that only say how a run looks (what Word and the CMS editors put on <span>/<font>).
+_RUN_ATTRIBUTES = frozenset(("style", "class", "lang", "xml:lang", "face", "size", "color", "dir", "id", "align"))
+
+
+def _only_runs(el: Element) -> bool:
+    """Whether everything below el is a visible span/font run with presentational attributes only (no
+    comment, no other element): the walk would add its text pieces, in document order, and nothing else."""
+    for node in el.iterdescendants():
+        if node.tag not in _INLINE_RUNS:
+            return False
+        attributes = node.attrib
+        if attributes:
+            if not _RUN_ATTRIBUTES.issuperset(attributes.keys()):
+                return False
+            style = attributes.get("style")
+            if style and _hides(style):
+                return False
+    return True
 
 
 def _is_plain_cell(cell: Element) -> bool:

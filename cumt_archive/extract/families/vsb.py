@@ -165,7 +165,7 @@ class Vsb:
         # (The vote box found by its id attribute: libxml2 selects attributes far faster than it tests
         # every element against an attribute predicate.)
         drop_elements(body, "descendant::*/@id[.='div_vote_id']/.. | descendant::dl[contains(@class,'page')]")
-        converter = BodyConverter(page.url, image_source, attachment_of, embedded_of)
+        converter = BodyConverter(page.url, image_source, attachment_of, embedded_of, hooks_ignore_runs=True)
         blocks, attachments = converter.convert(body)
         # VSB lists attachments after the body (附件【name】已下载N次), still inside the article's form.
         for anchor in region.iter("a"):

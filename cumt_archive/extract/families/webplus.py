@@ -176,7 +176,7 @@ class WebPlus:
         for el in [*classes.all("arti_metas"), *classes.all("news_xx")]:
             if body in el.iterancestors() and el.getparent() is not None:
                 drop_tree(el)
-        converter = BodyConverter(page.url, image_source, attachment_of, embedded_of)
+        converter = BodyConverter(page.url, image_source, attachment_of, embedded_of, hooks_ignore_runs=True)
         blocks, attachments = converter.convert(body, *_spilled(body))
         return ArticleParts(title=title, date=found, blocks=blocks, attachments=attachments, link_shell=False,
                             title_problem=problem)
