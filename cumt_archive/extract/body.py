@@ -432,8 +432,7 @@ class BodyConverter:
                 rest = rest.replace(link, "")
             if _ATTACHMENT_LABEL.match(_MARKERS.sub("", rest)):
                 return  # the paragraph only names attachments, which are listed on their own
-        start = _LEADING_BLANKS.match(text).end()  # type: ignore[union-attr]  # (_may_be_chrome, written out)
-        if text[start : start + 1] in _CHROME_FIRST and _PAGE_CHROME.match(_MARKERS.sub("", text)):
+        if _may_be_chrome(text) and _PAGE_CHROME.match(_MARKERS.sub("", text)):
             return  # print/close/share buttons that templates put inside the body
         if not prefix and (text[0] in _MARKER_FIRST or text[0].isdigit()):  # else escape_line_start keeps it
             text = escape_line_start(text)
@@ -518,8 +517,7 @@ def _plain_cell_text(cell: Element) -> str:
     if not piece or piece.isspace():
         return ""
     text = piece.strip()
-    start = _LEADING_BLANKS.match(text).end()  # type: ignore[union-attr]  # (_may_be_chrome, written out)
-    if not text or (text[start : start + 1] in _CHROME_FIRST and _PAGE_CHROME.match(text)):
+    if not text or (_may_be_chrome(text) and _PAGE_CHROME.match(text)):
         return ""
     if text[0] in _MARKER_FIRST or text[0].isdigit():
         return escape_line_start(text)
