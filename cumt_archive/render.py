@@ -63,11 +63,14 @@ class RenderOptions:
     local_link: Callable[[Media], str | None] | None = None
 
 
+_NEEDS_BRACKETS = re.compile(r"[\s()<>]")  # compiled once: this runs for every image and attachment
+
+
 def _media_target(media: Media, options: RenderOptions) -> str:
     target = media.url
     if options.media_links == "local" and options.local_link is not None:
         target = options.local_link(media) or media.url
-    if re.search(r"[\s()<>]", target):
+    if _NEEDS_BRACKETS.search(target):
         return "<" + target + ">"
     return target
 

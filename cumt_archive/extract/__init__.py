@@ -51,6 +51,8 @@ def oversize(page: RawPage, max_bytes: int = MAX_PAGE_BYTES, max_elements: int =
     """Why a page is too large to parse, or None. Cheap: a length and one byte count, no parsing."""
     if len(page.body) > max_bytes:
         return f"{len(page.body)} bytes, more than the limit of {max_bytes}"
+    if len(page.body) <= max_elements:
+        return None  # fewer bytes than the limit: fewer "<" too (counting them reads the whole page)
     tags = page.body.count(b"<")
     if tags > max_elements:
         return f"{tags} tags, more than the limit of {max_elements}"
@@ -84,7 +86,7 @@ def extract_article(page: RawPage, registry: Registry = REGISTRY, max_bytes: int
     family = registry.detect(parsed)
     parts = family.article_parts(parsed) if family else None
     if family is None or parts is None or (not parts.blocks and not parts.attachments) or (
-        common.is_campus_only(html_text) and len("".join(parts.text_blocks)) < 300
+        len("".join(parts.text_blocks)) < 300 and common.is_campus_only(html_text)
     ):
         # A campus-only notice or a login form is served in the site's own chrome, in place of the body.
         why = common.why_no_article(doc, html_text)

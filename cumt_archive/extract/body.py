@@ -13,9 +13,9 @@ from typing import Callable
 from urllib.parse import urljoin
 
 from lxml import etree
-from lxml.html import HtmlElement
 
 from ..model import Block, ImageBlock, Media, TextBlock
+from .html import Element, drop_tree
 
 
 
@@ -28,9 +28,9 @@ class Embedded:
     attachments: tuple[Media, ...] = ()
 
 
-ImageSource = Callable[[HtmlElement, str], "str | None"]
-AttachmentOf = Callable[[HtmlElement, str], "Media | None"]
-EmbeddedOf = Callable[[HtmlElement, str], "Embedded | None"]
+ImageSource = Callable[[Element, str], "str | None"]
+AttachmentOf = Callable[[Element, str], "Media | None"]
+EmbeddedOf = Callable[[Element, str], "Embedded | None"]
 # Elements that may stand for a player or a script-drawn viewer (everything else skips the hook).
 _EMBED_TAGS = frozenset("script video audio source embed div img span p".split())
 
@@ -47,6 +47,7 @@ SKIP_TAGS = frozenset(
 _WS = re.compile(r"[ \t\r\n\f\v\xa0\u3000\u2002\u2003\u200b]+")
 _CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f"
 _SOFT_BREAK = "\x05"  # source whitespace that held a line break: gone between CJK characters, else a space
+_NOT_CJK_BLANKS = "\x05 \t\r\n\f\v\xa0"  # none is a CJK character: _CJK_SOFT_BREAK cannot match among them alone
 _WS_WITH_NEWLINE = re.compile(r"[ \t\r\f\v\xa0]*\n[ \t\r\n\f\v\xa0]*")
 _CJK_SOFT_BREAK = re.compile(rf"(?<=[{_CJK}])([\x01-\x04]*)\x05+(?=[\x01-\x04]*[{_CJK}])")
 _MD_ESCAPE = re.compile(r"([\\`*_\[\]])")
@@ -60,9 +61,28 @@ _PAGE_CHROME = re.compile(
     r"^(?:[【\[]?\s*(?:打印本页|打印此页|打印|关闭窗口|关闭|返回顶部|返回|收藏本页|分享到\S{0,12})\s*[】\]]?\s*)+$"
     r"|^分享到[:：]?.{0,20}$"
 )
+# What a text _PAGE_CHROME matches (markers removed) starts with, after any whitespace: a bracket or the
+# first character of one of its words. Checking that first saves most blocks a substitution and a match.
+_CHROME_FIRST = frozenset("【[打关返收分")
+_LEADING_BLANKS = re.compile(r"[\x01-\x05\s]*")
+
+
+def _may_be_chrome(text: str) -> bool:
+    """False when text (with or without its markers) cannot match _PAGE_CHROME."""
+    start = _LEADING_BLANKS.match(text).end()  # type: ignore[union-attr]  # (matches the empty string)
+    return text[start : start + 1] in _CHROME_FIRST
 _HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+
+
+def _hides(style: str) -> bool:
+    """_HIDDEN.search(style), after a cheap test: a case-blind regex lowers every character it tries, and
+    Word's pages put long styles on every run. Every match holds "none" or "hidden", whose letters n, o,
+    e, d only ever match themselves in either case, so the lowered style then holds "none" or "dden"."""
+    lowered = style.lower()
+    return ("none" in lowered or "dden" in lowered) and _HIDDEN.search(style) is not None
 _STRONG_OPEN, _STRONG_CLOSE, _EM_OPEN, _EM_CLOSE = "\x01", "\x02", "\x03", "\x04"
 _MARKERS = re.compile("[\x01-\x05]")
+_MARKER_CHARS = frozenset("\x01\x02\x03\x04\x05")
 _EMPHASIS = re.compile("[\x01-\x04]")
 _OPEN_SPACE = re.compile("([\x01\x03]) +")
 _SPACE_CLOSE = re.compile(" +([\x02\x04])")
@@ -71,6 +91,8 @@ _NEEDS_ESCAPE = re.compile(r"[\\`*_\[\]<&]")
 
 def escape_template(text: str) -> str:
     """Keep Hexo's Nunjucks pass from reading `{{ }}`, `{% %}` or `{# #}` in article text."""
+    if "{" not in text and "}" not in text:
+        return text  # the usual case, without two regex passes
     return _TEMPLATE_CLOSE.sub("&#125;", _TEMPLATE_OPEN.sub("&#123;", text))
 
 
@@ -99,7 +121,10 @@ def _flanking_ok(before: str, inner: str, after: str) -> bool:
 
 
 def _resolve_emphasis(text: str, open_m: str, close_m: str, md: str, tag: str) -> str:
+    if open_m not in text:
+        return text.replace(close_m, "")  # what the loop below makes of it, in one call
     out: list[str] = []
+    last = ""  # the last character of what out holds so far
     pos = 0
     while True:
         start = text.find(open_m, pos)
@@ -110,23 +135,28 @@ def _resolve_emphasis(text: str, open_m: str, close_m: str, md: str, tag: str) -
         if end < 0:
             out.append(text[pos:start] + text[start + 1 :].replace(open_m, ""))
             break
-        out.append(text[pos:start])
+        if start > pos:
+            out.append(text[pos:start])
+            last = text[start - 1]
         inner = text[start + 1 : end].replace(open_m, "").replace(close_m, "")
         stripped = inner.strip()
         lead = " " if inner[:1].isspace() else ""
         trail = " " if inner[-1:].isspace() else ""
-        if not _MARKERS.sub("", stripped):
-            out.append(lead + stripped + trail)
+        plain = _MARKERS.sub("", stripped)
+        if not plain:
+            piece = lead + stripped + trail
         else:
-            before = ("".join(out) + lead)[-1:]
-            after = (trail + text[end + 1 :])[:1]
-            visible_before = _MARKERS.sub("", before)
-            visible_after = _MARKERS.sub("", after)
-            plain = _MARKERS.sub("", stripped)
+            before = lead or last
+            after = trail or text[end + 1 : end + 2]
+            visible_before = "" if before in _MARKER_CHARS else before
+            visible_after = "" if after in _MARKER_CHARS else after
             if _flanking_ok(visible_before, plain, visible_after) and "\\" != plain[-1:]:
-                out.append(f"{lead}{md}{stripped}{md}{trail}")
+                piece = f"{lead}{md}{stripped}{md}{trail}"
             else:
-                out.append(f"{lead}<{tag}>{stripped}</{tag}>{trail}")
+                piece = f"{lead}<{tag}>{stripped}</{tag}>{trail}"
+        out.append(piece)
+        if piece:
+            last = piece[-1]
         pos = end + 1
     return "".join(out)
 
@@ -143,14 +173,22 @@ class _State:
 
 
 class BodyConverter:
+    """Walks an article body; the hooks are asked about each element it meets.
+
+    hooks_ignore_runs: the family promises that its hooks return None for every `<span>` and `<font>` that
+    carries only presentational attributes (_RUN_ATTRIBUTES). A block made of nothing but such runs (a
+    Word paragraph) is then read as its text pieces in order, without walking (and asking about) each run.
+    """
+
     def __init__(self, base_url: str, image_source: ImageSource, attachment_of: AttachmentOf,
-                 embedded_of: EmbeddedOf | None = None) -> None:
+                 embedded_of: EmbeddedOf | None = None, hooks_ignore_runs: bool = False) -> None:
         self.base_url = base_url
         self.image_source = image_source
         self.attachment_of = attachment_of
         self.embedded_of = embedded_of
+        self.hooks_ignore_runs = hooks_ignore_runs
 
-    def convert(self, root: HtmlElement, *spill: HtmlElement) -> tuple[list[Block], list[Media]]:
+    def convert(self, root: Element, *spill: Element) -> tuple[list[Block], list[Media]]:
         """Blocks of root's content, then of `spill`: elements a stray end tag pushed out of the body."""
         state = _State()
         self._walk_children(root, state)
@@ -164,20 +202,35 @@ class BodyConverter:
 
     # -- tree walk -----------------------------------------------------------------
 
-    def _walk_children(self, el: HtmlElement, state: _State) -> None:
-        if el.text:
-            self._add_text(el.text, state)
+    def _walk_children(self, el: Element, state: _State) -> None:
+        # The hot loop of the walk: _add_text is written out here (a call per text node and tail adds up
+        # on pages of thousands of paragraphs), and each .text/.tail is read once (lxml converts it anew
+        # on every read).
+        text = el.text
+        if text:
+            if "\n" in text:
+                text = _WS_WITH_NEWLINE.sub(_SOFT_BREAK, text)
+            text = _WS.sub(" ", text)
+            if text:
+                state.buf.append(escape_text(text) if _NEEDS_ESCAPE.search(text) else text)
+        walk = self._walk
         for child in el:
-            self._walk(child, state)
-            if child.tail:
-                self._add_text(child.tail, state)
+            walk(child, state)
+            text = child.tail
+            if text:
+                if "\n" in text:
+                    text = _WS_WITH_NEWLINE.sub(_SOFT_BREAK, text)
+                text = _WS.sub(" ", text)
+                if text:
+                    state.buf.append(escape_text(text) if _NEEDS_ESCAPE.search(text) else text)
 
-    def _walk(self, el: HtmlElement, state: _State) -> None:
-        tag = el.tag if isinstance(el.tag, str) else ""
-        if not tag:  # comments (Word's VML conditionals included), processing instructions
+    def _walk(self, el: Element, state: _State) -> None:
+        tag = el.tag
+        if not isinstance(tag, str):  # comments (Word's VML conditionals included), processing instructions
             return
         tag = tag.lower()
-        if _HIDDEN.search(el.get("style", "")):
+        style = el.get("style")
+        if style and _hides(style):
             return
         if self.embedded_of is not None and tag in _EMBED_TAGS:
             embedded = self.embedded_of(el, self.base_url)
@@ -197,13 +250,20 @@ class BodyConverter:
         elif tag == "table":
             self._add_table(el, state)
         elif tag in ("strong", "b"):
-            self._wrap(el, state, _STRONG_OPEN, _STRONG_CLOSE)
+            state.buf.append(_STRONG_OPEN)
+            self._walk_children(el, state)
+            state.buf.append(_STRONG_CLOSE)
         elif tag in ("em", "i"):
-            self._wrap(el, state, _EM_OPEN, _EM_CLOSE)
+            state.buf.append(_EM_OPEN)
+            self._walk_children(el, state)
+            state.buf.append(_EM_CLOSE)
         elif tag == "a":
             self._add_link(el, state)
         elif tag in BLOCK_TAGS:
-            self._flush(state)
+            if state.buf:
+                self._flush(state)
+            else:
+                state.prefix = ""  # what _flush does with nothing to flush
             if state.inline:
                 pass
             elif tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
@@ -214,8 +274,16 @@ class BodyConverter:
                     state.prefix = f"{[c for c in parent if c.tag == 'li'].index(el) + 1}. "
                 else:
                     state.prefix = "- "
-            self._walk_children(el, state)
-            self._flush(state)
+            if self.hooks_ignore_runs and _only_runs(el):
+                # What the walk would add, text piece by text piece: each run only passes its text on.
+                for piece in el.itertext():
+                    self._add_text(piece, state)
+            else:
+                self._walk_children(el, state)
+            if state.buf:
+                self._flush(state)
+            else:
+                state.prefix = ""
         else:
             self._walk_children(el, state)
 
@@ -228,12 +296,7 @@ class BodyConverter:
         if text:
             state.buf.append(escape_text(text) if _NEEDS_ESCAPE.search(text) else text)
 
-    def _wrap(self, el: HtmlElement, state: _State, open_m: str, close_m: str) -> None:
-        state.buf.append(open_m)
-        self._walk_children(el, state)
-        state.buf.append(close_m)
-
-    def _add_link(self, el: HtmlElement, state: _State) -> None:
+    def _add_link(self, el: Element, state: _State) -> None:
         href = (el.get("tppabs") or el.get("href") or "").strip()
         if not href or href.startswith(("#", "javascript:")) or el.find(".//img") is not None:
             self._walk_children(el, state)
@@ -245,7 +308,7 @@ class BodyConverter:
             return
         state.buf.append(f"[{text}]({_link_target(urljoin(self.base_url, href))})")
 
-    def _add_attachment(self, el: HtmlElement, media: Media, state: _State) -> None:
+    def _add_attachment(self, el: Element, media: Media, state: _State) -> None:
         if all(m.url != media.url for m in state.attachments):
             state.attachments.append(media)
         if el.tag == "a":
@@ -263,7 +326,7 @@ class BodyConverter:
             if all(m.url != media.url for m in state.attachments):
                 state.attachments.append(media)
 
-    def _add_image(self, el: HtmlElement, state: _State) -> None:
+    def _add_image(self, el: Element, state: _State) -> None:
         if _invisible(el):
             return  # a 0x0 poster or tracking pixel: nothing a reader sees
         src = self.image_source(el, self.base_url)
@@ -273,7 +336,7 @@ class BodyConverter:
         state.seen_images.add(src)
         title = ""
         attr = el.get("sudyfile-attr") or ""
-        match = re.search(r"'title'\s*:\s*'([^']*)'", attr)
+        match = _SUDYFILE_TITLE.search(attr) if attr else None
         if match:
             title = match.group(1)
         shown = urljoin(self.base_url, (el.get("src") or "").strip())
@@ -281,7 +344,7 @@ class BodyConverter:
             shown = ""
         state.blocks.append(ImageBlock(Media(src, title, shown)))
 
-    def _add_table(self, table: HtmlElement, state: _State) -> None:
+    def _add_table(self, table: Element, state: _State) -> None:
         rows = [r for r in table.iter("tr") if _owning_table(r) is table]
         widths = [sum(int(c.get("colspan", "1") or 1) if (c.get("colspan") or "1").isdigit() else 1
                       for c in r if c.tag in ("td", "th")) for r in rows]
@@ -337,7 +400,11 @@ class BodyConverter:
         if not state.buf:
             state.prefix = ""
             return
-        raw = _join(state.buf)
+        raw = "".join(state.buf)  # _join, written out (this runs once per block)
+        if _SOFT_BREAK in raw:
+            if raw.strip(_NOT_CJK_BLANKS):  # (only source whitespace, as between two paragraphs: no CJK to join)
+                raw = _CJK_SOFT_BREAK.sub(r"\1", raw)
+            raw = raw.replace(_SOFT_BREAK, " ")
         prefix = state.prefix
         links = state.attachment_links
         state.buf, state.prefix, state.attachment_links = [], "", []
@@ -349,10 +416,15 @@ class BodyConverter:
         if _EMPHASIS.search(text):
             # Word splits one bold phrase into runs (<b>一、</b><b>总体要求</b>): one emphasis, not two.
             text = text.replace(_STRONG_CLOSE + _STRONG_OPEN, "").replace(_EM_CLOSE + _EM_OPEN, "")
-            text = _OPEN_SPACE.sub(r" \1", text)
-            text = _SPACE_CLOSE.sub(r"\1 ", text)
-            text = _resolve_emphasis(text, _STRONG_OPEN, _STRONG_CLOSE, "**", "strong")
-            text = _resolve_emphasis(text, _EM_OPEN, _EM_CLOSE, "*", "em")
+            # (each substitution only when its pattern can match: a template substitution costs a Python call)
+            if _STRONG_OPEN + " " in text or _EM_OPEN + " " in text:
+                text = _OPEN_SPACE.sub(r" \1", text)
+            if " " + _STRONG_CLOSE in text or " " + _EM_CLOSE in text:
+                text = _SPACE_CLOSE.sub(r"\1 ", text)
+            if _STRONG_OPEN in text or _STRONG_CLOSE in text:
+                text = _resolve_emphasis(text, _STRONG_OPEN, _STRONG_CLOSE, "**", "strong")
+            if _EM_OPEN in text or _EM_CLOSE in text:
+                text = _resolve_emphasis(text, _EM_OPEN, _EM_CLOSE, "*", "em")
             text = _WS.sub(" ", text)
         text = text.strip()
         if not text:
@@ -363,9 +435,9 @@ class BodyConverter:
                 rest = rest.replace(link, "")
             if _ATTACHMENT_LABEL.match(_MARKERS.sub("", rest)):
                 return  # the paragraph only names attachments, which are listed on their own
-        if _PAGE_CHROME.match(_MARKERS.sub("", text)):
+        if _may_be_chrome(text) and _PAGE_CHROME.match(_MARKERS.sub("", text)):
             return  # print/close/share buttons that templates put inside the body
-        if not prefix:
+        if not prefix and (text[0] in _MARKER_FIRST or text[0].isdigit()):  # else escape_line_start keeps it
             text = escape_line_start(text)
         state.blocks.append(TextBlock(prefix + text))
 
@@ -379,15 +451,39 @@ def _join(pieces: list[str]) -> str:
 
 def escape_line_start(text: str) -> str:
     """Keep a paragraph that happens to start like a heading or list item a paragraph."""
-    if _LINE_START_MARKER.match(text):
+    first = text[:1]
+    if first in _MARKER_FIRST and _LINE_START_MARKER.match(text):
         return "\\" + text
+    if not first.isdigit():  # str.isdigit holds for every character \d matches
+        return text
     return _LINE_START_NUMBER.sub(r"\1\\\2", text, count=1)
 
 
+_MARKER_FIRST = frozenset("#>-+=")  # what a text _LINE_START_MARKER matches starts with
+
+
 _INLINE_RUNS = frozenset(("span", "font"))
+# Attributes that only say how a run looks (what Word and the CMS editors put on <span>/<font>).
+_RUN_ATTRIBUTES = frozenset(("style", "class", "lang", "xml:lang", "face", "size", "color", "dir", "id", "align"))
 
 
-def _is_plain_cell(cell: HtmlElement) -> bool:
+def _only_runs(el: Element) -> bool:
+    """Whether everything below el is a visible span/font run with presentational attributes only (no
+    comment, no other element): the walk would add its text pieces, in document order, and nothing else."""
+    for node in el.iterdescendants():
+        if node.tag not in _INLINE_RUNS:
+            return False
+        attributes = node.attrib
+        if attributes:
+            if not _RUN_ATTRIBUTES.issuperset(attributes.keys()):
+                return False
+            style = attributes.get("style")
+            if style and _hides(style):
+                return False
+    return True
+
+
+def _is_plain_cell(cell: Element) -> bool:
     """A cell whose walk yields one run of text: only span/font runs, at most inside one paragraph or div
     with nothing beside it; no emphasis, link, image, line break, hidden part or comment."""
     children = list(cell)
@@ -397,55 +493,68 @@ def _is_plain_cell(cell: HtmlElement) -> bool:
     if len(children) == 1 and children[0].tag in ("p", "div") and not (cell.text or "").strip() \
             and not (children[0].tail or "").strip():
         holder = children[0]
-        if holder.get("style") and _HIDDEN.search(holder.get("style", "")):
+        if holder.get("style") and _hides(holder.get("style", "")):
             return False
     for el in holder.iterdescendants():
-        if el.tag not in _INLINE_RUNS or (el.get("style") and _HIDDEN.search(el.get("style", ""))):
+        if el.tag not in _INLINE_RUNS or (el.get("style") and _hides(el.get("style", ""))):
             return False
     return True
 
 
-def _plain_cell_text(cell: HtmlElement) -> str:
+def _plain_cell_text(cell: Element) -> str:
     """The one text block a plain cell's walk makes (same steps as _add_text, then _flush), inline."""
     # The cell's text in one C call; its runs are joined before whitespace is read, which can only
     # drop a line break between two CJK characters that the walk (run by run) would have kept as a space.
     piece = etree.tostring(cell, method="text", encoding=str, with_tail=False)
+    if not piece:
+        return ""
     if "\n" in piece:
         piece = _WS_WITH_NEWLINE.sub(_SOFT_BREAK, piece)
     piece = _WS.sub(" ", piece)
-    raw = _join([escape_text(piece) if _NEEDS_ESCAPE.search(piece) else piece])
-    if not raw or raw.isspace():
+    if _NEEDS_ESCAPE.search(piece):
+        piece = escape_text(piece)
+    if _SOFT_BREAK in piece:  # _join, written out; only a soft break can leave a run of whitespace to fold
+        if piece.strip(_NOT_CJK_BLANKS):
+            piece = _CJK_SOFT_BREAK.sub(r"\1", piece)
+        piece = _WS.sub(" ", piece.replace(_SOFT_BREAK, " "))
+    if not piece or piece.isspace():
         return ""
-    text = _WS.sub(" ", raw).strip()
-    if not text or _PAGE_CHROME.match(text):
+    text = piece.strip()
+    if not text or (_may_be_chrome(text) and _PAGE_CHROME.match(text)):
         return ""
-    return escape_line_start(text)
+    if text[0] in _MARKER_FIRST or text[0].isdigit():
+        return escape_line_start(text)
+    return text
 
 
+_SUDYFILE_TITLE = re.compile(r"'title'\s*:\s*'([^']*)'")
 _ZERO = re.compile(r"^\s*0+(?:\.0+)?\s*(?:px)?\s*$")
 _ZERO_STYLE = re.compile(r"(?:^|;)\s*(?:width|height)\s*:\s*0+(?:px)?\s*(?:;|$)", re.I)
 
 
-def _invisible(img: HtmlElement) -> bool:
+def _invisible(img: Element) -> bool:
     """width or height 0 (attribute or style): a placeholder, not an image anyone sees."""
     return any(_ZERO.match(img.get(attr) or "x") for attr in ("width", "height")) or bool(
         _ZERO_STYLE.search(img.get("style") or ""))
 
 
-def _owning_table(row: HtmlElement) -> HtmlElement | None:
+def _owning_table(row: Element) -> Element | None:
     for ancestor in row.iterancestors("table"):
         return ancestor
     return None
 
 
+_NEEDS_BRACKETS = re.compile(r"[\s()<>]")
+
+
 def _link_target(url: str) -> str:
-    if re.search(r"[\s()<>]", url):
+    if _NEEDS_BRACKETS.search(url):
         return "<" + url.replace("<", "%3C").replace(">", "%3E") + ">"
     return url
 
 
-def drop_elements(root: HtmlElement, xpath: str) -> None:
+def drop_elements(root: Element, xpath: str) -> None:
     for el in root.xpath(xpath):
         parent = el.getparent()
         if parent is not None:
-            el.drop_tree()
+            drop_tree(el)

@@ -7,11 +7,9 @@ import re
 from typing import Callable
 from urllib.parse import unquote, urljoin
 
-from lxml.html import HtmlElement
-
 from ..model import ListItem, Media, RawPage, Reason
 from .body import Embedded
-from .html import text_of
+from .html import Element, text_of
 
 _DATE = re.compile(
     r"(?<!\d)((?:19|20)\d{2})\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})\s*日?"
@@ -61,7 +59,7 @@ def labelled_date(text: str) -> tuple[dt.datetime, str] | None:
     return None
 
 
-def classify_blocked(page: RawPage, doc: HtmlElement, html_text: str) -> tuple[Reason, str] | None:
+def classify_blocked(page: RawPage, doc: Element, html_text: str) -> tuple[Reason, str] | None:
     """Pages that are never articles, whatever they hold: (reason, detail) or None."""
     if page.status == 412:
         return Reason.CHALLENGE, "HTTP 412 script challenge"
@@ -80,7 +78,7 @@ def classify_blocked(page: RawPage, doc: HtmlElement, html_text: str) -> tuple[R
     return None
 
 
-def why_no_article(doc: HtmlElement, html_text: str) -> tuple[Reason, str] | None:
+def why_no_article(doc: Element, html_text: str) -> tuple[Reason, str] | None:
     """For a page without an article body: what it is instead, when that can be told."""
     if is_campus_only(html_text):
         return Reason.CAMPUS_ONLY, "campus-only notice (校内地址)"
@@ -96,27 +94,36 @@ def is_campus_only(html_text: str) -> bool:
     return any(marker in html_text for marker in CAMPUS_ONLY)
 
 
-def page_title(doc: HtmlElement) -> str:
+def page_title(doc: Element) -> str:
     return text_of(doc.find(".//title"))
 
 
 _LINE_TAGS = frozenset("div p td th li dd dt h1 h2 h3 h4 h5 h6 tr table ul ol form body section article".split())
 _DATE_HINT = re.compile(r"(?:19|20)\d{2}\s*[-./年]|\d{1,2}\s*[-/.]\s*\d{1,2}\s+(?:19|20)\d{2}")
+# The text nodes a hint can match in, as XPath: every match of _DATE_HINT holds "19" or "20".
+_HINT_TEXT = {_DATE_HINT: "descendant::text()[contains(., '19') or contains(., '20')]"}
 
 
-def _lines_with(root: HtmlElement, body: HtmlElement | None, hint: re.Pattern[str],
-                skip: Callable[[HtmlElement], bool] | None) -> list[tuple[HtmlElement, str]]:
+def _lines_with(root: Element, body: Element | None, hint: re.Pattern[str],
+                skip: Callable[[Element], bool] | None) -> list[tuple[Element, str]]:
     """(line element, its text) for each line of root outside body whose text nodes match hint, in page order.
 
     Works from the text nodes, so only the few lines that hold a match are ever joined into text: linear
     in the page however deep it nests (joining every element's text would not be).
     """
     around = set(body.iterancestors()) if body is not None else set()
-    lines: dict[HtmlElement, None] = {}
-    for node in root.xpath(".//text()"):
+    # Every text node inside the body is passed over below, whatever it holds: telling them apart first
+    # spares the body's text (most of a long article) the hint's search.
+    inside = set(body.iter()) if body is not None else set()
+    lines: dict[Element, None] = {}
+    # Only text nodes that hint can match become Python strings (lxml filters the rest in C).
+    for node in root.xpath(_HINT_TEXT[hint] if hint in _HINT_TEXT else ".//text()"):
+        owner = node.getparent()  # the element whose text or tail the node is
+        if owner in inside and not (owner is body and node.is_tail):
+            continue
         if not hint.search(node):
             continue
-        el = node.getparent()
+        el = owner
         if el is None or not isinstance(el.tag, str):
             continue
         if node.is_tail:
@@ -133,8 +140,8 @@ def _lines_with(root: HtmlElement, body: HtmlElement | None, hint: re.Pattern[st
     return [(el, text_of(el)) for el in lines]
 
 
-def info_line_date(root: HtmlElement, body: HtmlElement | None,
-                   skip: Callable[[HtmlElement], bool] | None = None) -> tuple[dt.datetime, str] | None:
+def info_line_date(root: Element, body: Element | None,
+                   skip: Callable[[Element], bool] | None = None) -> tuple[dt.datetime, str] | None:
     """The date of an article's info line: a line of root outside the body (and outside what skip says).
 
     Labelled first (发布时间：2021-06-01); else an unlabelled date in a short line that also holds the
@@ -156,7 +163,7 @@ def info_line_date(root: HtmlElement, body: HtmlElement | None,
     return None
 
 
-def title_lines(root: HtmlElement, body: HtmlElement | None, page_title: str) -> list[str]:
+def title_lines(root: Element, body: Element | None, page_title: str) -> list[str]:
     """Texts of root's elements outside the body that `<title>` names (a table template's title cell).
 
     Starts from text nodes that are part of `<title>`, then widens to the largest enclosing element whose
@@ -166,7 +173,8 @@ def title_lines(root: HtmlElement, body: HtmlElement | None, page_title: str) ->
         return []
     around = set(body.iterancestors()) if body is not None else set()
     found: list[str] = []
-    for node in root.xpath(".//text()"):
+    # Text nodes of nothing but XML whitespace (most, in indented HTML) join to "": lxml leaves them out in C.
+    for node in root.xpath("descendant::text()[normalize-space()]"):
         piece = " ".join(node.split())
         if len(piece) < 2 or piece not in page_title:
             continue
@@ -228,7 +236,7 @@ def choose_title(primary: list[str], page_title: str, others: list[str] | tuple[
 _IMAGE_FILE = re.compile(r"\.(jpe?g|png|gif|webp|bmp|tiff?)$", re.I)
 
 
-def image_url(el: HtmlElement, base_url: str, original_attr: str, icons: re.Pattern[str]) -> str | None:
+def image_url(el: Element, base_url: str, original_attr: str, icons: re.Pattern[str]) -> str | None:
     """An <img>'s absolute URL: the original upload when the page names one (the CMS attribute, or a
     link around a thumbnail that points at the full image); None for icons and non-web URLs."""
     parent = el.getparent()
@@ -258,7 +266,7 @@ def is_document_link(url: str) -> bool:
 _SUDYFILE_TITLE = re.compile(r"'title'\s*:\s*'([^']*)'")
 
 
-def sudyfile_title(el: HtmlElement) -> str:
+def sudyfile_title(el: Element) -> str:
     """The file title WebPlus writes into `sudyfile-attr="{'title':'name.docx'}"`."""
     match = _SUDYFILE_TITLE.search(el.get("sudyfile-attr") or "")
     return match.group(1).strip() if match else ""
@@ -268,9 +276,12 @@ def file_name(url: str) -> str:
     return unquote(url.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1])
 
 
-def html_media(el: HtmlElement, base_url: str) -> "Embedded | None":
+MEDIA_TAGS = frozenset(("video", "audio", "source", "embed"))
+
+
+def html_media(el: Element, base_url: str) -> "Embedded | None":
     """`<video>`, `<audio>` (with their `<source>`s) and a stray `<source>`: the files they play, as attachments."""
-    if el.tag not in ("video", "audio", "source", "embed"):
+    if el.tag not in MEDIA_TAGS:
         return None
     found: list[Media] = []
     for node in [el, *el.iter("source")]:
@@ -281,7 +292,7 @@ def html_media(el: HtmlElement, base_url: str) -> "Embedded | None":
     return Embedded(attachments=tuple(found))
 
 
-def document_link(el: HtmlElement, base_url: str, marker: str) -> Media | None:
+def document_link(el: Element, base_url: str, marker: str) -> Media | None:
     """An <a> that points at an uploaded document (marker in the path, or a document extension)."""
     if el.tag != "a":
         return None
@@ -301,13 +312,13 @@ _DATE_ONLY = re.compile(r"^[\s\[\]【】()（）]*(?:(?:19|20)\d{2}\s*[-./年]\s
                         r"\d{1,2}\s*[-/.]\s*\d{1,2})[\s\[\]【】()（）]*$")
 
 
-def _item_date(anchor: HtmlElement, item: HtmlElement | None) -> dt.date | None:
+def _item_date(anchor: Element, item: Element | None) -> dt.date | None:
     """The date written beside a list link, looking no wider than its list item.
 
     A text node that is nothing but a date wins over dates inside titles or excerpts; the split
     card style (`<p>03/10</p><span>2025</span>`) is read from the item's text nodes joined by spaces.
     """
-    node: HtmlElement | None = anchor
+    node: Element | None = anchor
     for _ in range(4):
         node = node.getparent() if node is not None else None
         if node is None:
@@ -327,7 +338,7 @@ def _item_date(anchor: HtmlElement, item: HtmlElement | None) -> dt.date | None:
     return None
 
 
-def list_items(entries: list[tuple[HtmlElement, HtmlElement]], base_url: str) -> list[ListItem]:
+def list_items(entries: list[tuple[Element, Element]], base_url: str) -> list[ListItem]:
     """(anchor, list item element) pairs -> items: absolute URL, title, date beside the link."""
     items: list[ListItem] = []
     seen: set[str] = set()
@@ -346,15 +357,15 @@ def list_items(entries: list[tuple[HtmlElement, HtmlElement]], base_url: str) ->
     return items
 
 
-def _href(anchor: HtmlElement) -> str:
+def _href(anchor: Element) -> str:
     return (anchor.get("tppabs") or anchor.get("href") or "").strip()
 
 
 _MANY = object()  # more than one distinct story below an element
 
 
-def find_list_entries(scope: HtmlElement, pager_xpath: str,
-                      is_article_href: Callable[[str], bool]) -> list[tuple[HtmlElement, HtmlElement]]:
+def find_list_entries(scope: Element, pager_xpath: str,
+                      is_article_href: Callable[[str], bool]) -> list[tuple[Element, Element]]:
     """The main list of a list page, whatever its template: (anchor, item element) pairs.
 
     Article-shaped links (the family says which) are found first; the lowest element that holds two
@@ -367,13 +378,13 @@ def find_list_entries(scope: HtmlElement, pager_xpath: str,
         pager_anchors = {a for p in pager for a in p.iter("a")}
     else:
         pager_anchors = set()
-    hrefs: dict[HtmlElement, str] = {}
+    hrefs: dict[Element, str] = {}
     for anchor in scope.iter("a"):
         href = _href(anchor)
         if href and anchor not in pager_anchors and is_article_href(href):
             hrefs[anchor] = href
     # Which story lies below each ancestor: one href, or _MANY once two different ones meet there.
-    below: dict[HtmlElement, object] = {}
+    below: dict[Element, object] = {}
     for anchor, href in hrefs.items():
         for ancestor in anchor.iterancestors():
             seen = below.get(ancestor)
@@ -383,7 +394,7 @@ def find_list_entries(scope: HtmlElement, pager_xpath: str,
                 below[ancestor] = _MANY
             else:
                 break  # this ancestor (and so every one above it) already knows this href or several
-    containers: dict[HtmlElement, None] = {}
+    containers: dict[Element, None] = {}
     for anchor in hrefs:
         for ancestor in anchor.iterancestors():
             # Image lists link one story several times: only another story marks the list.
@@ -392,9 +403,9 @@ def find_list_entries(scope: HtmlElement, pager_xpath: str,
                 break
     if not containers:
         return [(a, a.getparent() if a.getparent() is not None else a) for a in hrefs]
-    best: list[tuple[HtmlElement, HtmlElement]] = []
+    best: list[tuple[Element, Element]] = []
     for container in containers:
-        entries: list[tuple[HtmlElement, HtmlElement]] = []
+        entries: list[tuple[Element, Element]] = []
         for item in container:
             if not isinstance(item.tag, str):
                 continue

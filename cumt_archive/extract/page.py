@@ -7,10 +7,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from lxml import etree
-from lxml.html import HtmlElement
 
 from ..model import Block, Media, RawPage, TextBlock
-from .html import ClassIndex, decode, parse_text
+from .html import ClassIndex, Element, decode, parse_text
 
 
 _MARKER_ATTRS = ("sudy-wp-siteid",)
@@ -23,7 +22,7 @@ class ParsedPage:
 
     raw: RawPage
     text: str
-    doc: HtmlElement
+    doc: Element
 
     @classmethod
     def of(cls, raw: RawPage) -> "ParsedPage":

@@ -5,12 +5,10 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from lxml.html import HtmlElement
-
 from ...model import ListPage, Media
 from .. import common
 from ..body import BodyConverter, Embedded, drop_elements
-from ..html import ClassIndex, has_class, text_of
+from ..html import ClassIndex, Element, has_class, text_of
 from ..page import ArticleParts, ParsedPage
 
 NAME = "vsb"
@@ -30,15 +28,17 @@ _QUOTED = re.compile(r"[\"']([^\"']+)[\"']")
 _VIDEO = re.compile(r"showVsbVideo\(\s*[\"']([^\"']+)[\"']")
 
 
-def image_source(el: HtmlElement, base_url: str) -> str | None:
+def image_source(el: Element, base_url: str) -> str | None:
     return common.image_url(el, base_url, "orisrc", _ICON)
 
 
-def attachment_of(el: HtmlElement, base_url: str) -> Media | None:
+def attachment_of(el: Element, base_url: str) -> Media | None:
+    if el.tag != "a":
+        return None  # (document_link's own first test, before a call: this runs for every element)
     return common.document_link(el, base_url, "download.jsp")
 
 
-def embedded_of(el: HtmlElement, base_url: str) -> Embedded | None:
+def embedded_of(el: Element, base_url: str) -> Embedded | None:
     """VSB draws a PDF as page images listed in a script, and plays videos from a script call."""
     if el.tag == "script":
         code = el.text or ""
@@ -50,19 +50,26 @@ def embedded_of(el: HtmlElement, base_url: str) -> Embedded | None:
             urls = [urljoin(base_url, u.strip()) for u in _VIDEO.findall(code)]
             return Embedded(attachments=tuple(Media(u, common.file_name(u)) for u in urls if common.is_web_url(u)))
         return None
+    if el.tag not in common.MEDIA_TAGS:
+        return None  # (html_media's own first test, before a call: this runs for most elements)
     return common.html_media(el, base_url)
 
 
-def _innermost(found: list[HtmlElement]) -> HtmlElement | None:
+def _innermost(found: list[Element]) -> Element | None:
     """The deepest of nested candidates (T2 pages nest the body twice: vsb_content > v_news_content > ...)."""
+    if len(found) == 1:
+        return found[0]
+    # A candidate holds another one when it is among that one's ancestors: walking up from each
+    # candidate costs the depth of the page, walking down from each would cost the size of the body.
     members = set(found)
+    holders = {a for el in found for a in el.iterancestors() if a in members}
     for el in reversed(found):
-        if not any(d in members for d in el.iterdescendants()):
+        if el not in holders:
             return el
     return None
 
 
-def _body(doc: HtmlElement, classes: ClassIndex) -> HtmlElement | None:
+def _body(doc: Element, classes: ClassIndex) -> Element | None:
     el = _innermost(classes.all("v_news_content"))  # the usual case: no tree scan for ids
     if el is not None:
         return el
@@ -73,7 +80,7 @@ def _body(doc: HtmlElement, classes: ClassIndex) -> HtmlElement | None:
     return None
 
 
-def _region(doc: HtmlElement, body: HtmlElement) -> HtmlElement:
+def _region(doc: Element, body: Element) -> Element:
     forms = doc.xpath("//form[@name='_newscontent_fromname']")
     if forms:
         return forms[0]
@@ -83,14 +90,14 @@ def _region(doc: HtmlElement, body: HtmlElement) -> HtmlElement:
     return doc
 
 
-def _outside_body(els: list[HtmlElement], region: HtmlElement, body: HtmlElement) -> list[HtmlElement]:
+def _outside_body(els: list[Element], region: Element, body: Element) -> list[Element]:
     """Elements of the article's region that are not the body, nor inside it, nor around it."""
     around = set(body.iterancestors())
     return [el for el in els if el is not body and el not in around and body not in el.iterancestors()
             and (el is region or region in el.iterancestors())]
 
 
-def _title(doc: HtmlElement, classes: ClassIndex, region: HtmlElement, body: HtmlElement) -> tuple[str, str]:
+def _title(doc: Element, classes: ClassIndex, region: Element, body: Element) -> tuple[str, str]:
     """(title, problem): the heading of the article's region that `<title>` (title-站点名) names.
 
     Old table templates put the title in a styled cell with no class: any element of the region that
@@ -121,7 +128,7 @@ def _title(doc: HtmlElement, classes: ClassIndex, region: HtmlElement, body: Htm
     return (page_title.split("-", 1)[0].strip() if "-" in page_title else page_title), ""
 
 
-def _date(classes: ClassIndex, region: HtmlElement, body: HtmlElement) -> tuple | None:
+def _date(classes: ClassIndex, region: Element, body: Element) -> tuple | None:
     meta = _outside_body(
         [*classes.all("attribute"), *classes.all("time"), *classes.prefixed("timestyle", "span"),
          *classes.all("art-tit")], region, body)
@@ -134,6 +141,10 @@ def _date(classes: ClassIndex, region: HtmlElement, body: HtmlElement) -> tuple 
         if found:
             return found
     return common.info_line_date(region, body)
+
+
+def _redirects(lowered_page: bytes) -> bool:
+    return b"getnewslinkurl" in lowered_page or b"window.location" in lowered_page
 
 
 class Vsb:
@@ -151,8 +162,10 @@ class Vsb:
         region = _region(doc, body)
         title, problem = _title(doc, classes, region, body)
         date = _date(classes, region, body)
-        drop_elements(body, ".//*[@id='div_vote_id'] | .//dl[contains(@class,'page')]")
-        converter = BodyConverter(page.url, image_source, attachment_of, embedded_of)
+        # (The vote box found by its id attribute: libxml2 selects attributes far faster than it tests
+        # every element against an attribute predicate.)
+        drop_elements(body, "descendant::*/@id[.='div_vote_id']/.. | descendant::dl[contains(@class,'page')]")
+        converter = BodyConverter(page.url, image_source, attachment_of, embedded_of, hooks_ignore_runs=True)
         blocks, attachments = converter.convert(body)
         # VSB lists attachments after the body (附件【name】已下载N次), still inside the article's form.
         for anchor in region.iter("a"):
@@ -161,8 +174,8 @@ class Vsb:
             media = attachment_of(anchor, page.url)
             if media is not None and "download.jsp" in media.url and all(m.url != media.url for m in attachments):
                 attachments.append(media)
-        script = page.raw.body.lower()
-        link_shell = not blocks and not attachments and (b"getnewslinkurl" in script or b"window.location" in script)
+        # (the page's bytes are lower-cased only for a page without a body: a copy of the whole page)
+        link_shell = not blocks and not attachments and _redirects(page.raw.body.lower())
         counter = _CLICK_COUNTER.search(page.text)
         return ArticleParts(title=title, date=date, blocks=blocks, attachments=attachments, link_shell=link_shell,
                             origin_id=counter.group(1) if counter else "", title_problem=problem)
@@ -171,7 +184,7 @@ class Vsb:
         doc = page.doc
         # Items are `li` or `tr` with ids line_u{module}_{n}; a page may show several list modules
         # (sidebars too): the module with most items is the column's list.
-        modules: dict[str, list[HtmlElement]] = {}
+        modules: dict[str, list[Element]] = {}
         for el in doc.xpath("//*[starts-with(@id, 'line_u')]"):
             modules.setdefault(el.get("id", "").rsplit("_", 1)[0], []).append(el)
         line_items = max(modules.values(), key=len) if modules else []
@@ -226,7 +239,7 @@ _CURRENT_OF_TOTAL = re.compile(r"(\d+)\s*/\s*(\d+)")
 _NUMBERED_FILE = re.compile(r"(?:^|/)(\d+)\.htm$")
 
 
-def _total_pages(doc: HtmlElement, html_text: str, classes: ClassIndex) -> int | None:
+def _total_pages(doc: Element, html_text: str, classes: ClassIndex) -> int | None:
     """Total pages as the column's first page states it; None on deeper pages, whose counts go stale.
 
     Pagers differ: `共299条 1/30`, `<span class="p_t">1/54</span>`, the go-to-page script, or only a

@@ -6,12 +6,10 @@ import datetime as dt
 import re
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from lxml.html import HtmlElement
-
 from ...model import ListPage, Media
 from .. import common
 from ..body import BodyConverter, Embedded
-from ..html import PORTLET, ClassIndex, has_class, text_of
+from ..html import PORTLET, ClassIndex, Element, drop_tree, has_class, text_of
 from ..page import ArticleParts, ParsedPage
 
 NAME = "webplus"
@@ -29,18 +27,20 @@ _TITLE_CLASSES = ("arti_title", "Article_Title", "arti-title", "article_title", 
 _LIST_CONTAINERS = ("wp_article_list", "wp_article_list_table", "news_list", "wp_listcolumn")
 
 
-def image_source(el: HtmlElement, base_url: str) -> str | None:
+def image_source(el: Element, base_url: str) -> str | None:
     return common.image_url(el, base_url, "original-src", _ICON)
 
 
-def attachment_of(el: HtmlElement, base_url: str) -> Media | None:
+def attachment_of(el: Element, base_url: str) -> Media | None:
     if el.tag == "div" and el.get("pdfsrc") and common.is_web_url(urljoin(base_url, el.get("pdfsrc", "").strip())):
         url = urljoin(base_url, el.get("pdfsrc", "").strip())
         return Media(url, common.sudyfile_title(el) or common.file_name(url))
+    if el.tag != "a":
+        return None  # (document_link's own first test, before a call: this runs for every element)
     return common.document_link(el, base_url, "/_upload/article/files/")
 
 
-def embedded_of(el: HtmlElement, base_url: str) -> Embedded | None:
+def embedded_of(el: Element, base_url: str) -> Embedded | None:
     """The WebPlus player (`div.wp_video_player`, older `<img sudyplayer=..>`) holds a video or audio file."""
     src = (el.get("sudy-wp-src") or "").strip()
     if src:
@@ -48,10 +48,12 @@ def embedded_of(el: HtmlElement, base_url: str) -> Embedded | None:
         if common.is_web_url(url):
             return Embedded(attachments=(Media(url, common.sudyfile_title(el) or common.file_name(url)),))
         return Embedded()
+    if el.tag not in common.MEDIA_TAGS:
+        return None  # (html_media's own first test, before a call: this runs for most elements)
     return common.html_media(el, base_url)
 
 
-def _body(classes: ClassIndex) -> HtmlElement | None:
+def _body(classes: ClassIndex) -> Element | None:
     for name in ("wp_articlecontent", "Article_Content", "read", "entry"):
         el = classes.first(name)
         if el is not None:
@@ -62,7 +64,7 @@ def _body(classes: ClassIndex) -> HtmlElement | None:
 _CHROME_TEXT = re.compile(r"^\s*(上一篇|下一篇|上一条|下一条|分享|打印|关闭|【关闭】|返回|责任编辑|新闻来源|来源[:：])")
 
 
-def _spilled(body: HtmlElement) -> list[HtmlElement]:
+def _spilled(body: Element) -> list[Element]:
     """Body paragraphs that a stray </div> pushed out of the body: they land right after it in div.read.
 
     Only plain, class-less paragraphs count, up to the first thing that looks like page chrome
@@ -96,7 +98,7 @@ def url_date(url: str) -> tuple[dt.datetime, str] | None:
         return None
 
 
-def _in_list(el: HtmlElement) -> bool:
+def _in_list(el: Element) -> bool:
     for ancestor in el.iterancestors():
         if ancestor.tag == "li" or ancestor.get("portletmode") == "simpleList":
             return True
@@ -105,7 +107,7 @@ def _in_list(el: HtmlElement) -> bool:
     return False
 
 
-def _title(page: ParsedPage, body: HtmlElement) -> tuple[str, str, HtmlElement | None]:
+def _title(page: ParsedPage, body: Element) -> tuple[str, str, Element | None]:
     """(title, problem, its element). Candidates are headings and title cells outside lists, cross-checked
     with <title> (which WebPlus fills with the bare title); an old table template's sidebar
     `Article_Title` is not one."""
@@ -124,7 +126,7 @@ def _title(page: ParsedPage, body: HtmlElement) -> tuple[str, str, HtmlElement |
     return page_title, "", None
 
 
-def _area(body: HtmlElement, title_el: HtmlElement | None) -> HtmlElement:
+def _area(body: Element, title_el: Element | None) -> Element:
     """The article's own part of the page: the lowest element holding both its title and its body."""
     if title_el is None:
         return body.getroottree().getroot()
@@ -135,8 +137,8 @@ def _area(body: HtmlElement, title_el: HtmlElement | None) -> HtmlElement:
     return body.getroottree().getroot()
 
 
-def _date(doc: HtmlElement, classes: ClassIndex, area: HtmlElement, body: HtmlElement) -> tuple | None:
-    def in_area(el: HtmlElement) -> bool:
+def _date(doc: Element, classes: ClassIndex, area: Element, body: Element) -> tuple | None:
+    def in_area(el: Element) -> bool:
         return (el is area or area in el.iterancestors()) and not _in_list(el)
 
     for name, unlabelled_ok in (("arti_update", True), ("news_xx", True), ("Article_PublishDate", True),
@@ -148,7 +150,7 @@ def _date(doc: HtmlElement, classes: ClassIndex, area: HtmlElement, body: HtmlEl
             found = common.labelled_date(text) or (common.parse_datetime(text) if unlabelled_ok else None)
             if found:
                 return found
-    for el in doc.xpath("//*[@portletmode='simpleArticleAttri']"):
+    for el in [el for el in classes.all(PORTLET) if el.get("portletmode") == "simpleArticleAttri"]:
         found = common.labelled_date(text_of(el)) or common.parse_datetime(text_of(el))
         if found:
             return found
@@ -173,8 +175,8 @@ class WebPlus:
         found = _date(page.doc, classes, _area(body, title_el), body) or url_date(page.url)
         for el in [*classes.all("arti_metas"), *classes.all("news_xx")]:
             if body in el.iterancestors() and el.getparent() is not None:
-                el.drop_tree()
-        converter = BodyConverter(page.url, image_source, attachment_of, embedded_of)
+                drop_tree(el)
+        converter = BodyConverter(page.url, image_source, attachment_of, embedded_of, hooks_ignore_runs=True)
         blocks, attachments = converter.convert(body, *_spilled(body))
         return ArticleParts(title=title, date=found, blocks=blocks, attachments=attachments, link_shell=False,
                             title_problem=problem)
