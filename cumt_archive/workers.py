@@ -18,16 +18,19 @@ import os
 import signal
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor, wait
-from typing import Iterable, Iterator, TypeVar
+from typing import Callable, Iterable, Iterator, TypeVar
 
 from .extract import extract_article
 from .model import Article, NotArticle, RawPage
 
 Extracted = Article | NotArticle | None
 Tag = TypeVar("Tag")
+Job = TypeVar("Job")
+Done = TypeVar("Done")
 
-# Modules every worker needs: imported once by the fork server, so each worker starts warm.
-_PRELOAD = ["cumt_archive.extract", "cumt_archive.model"]
+# Modules every worker needs: imported once by the fork server, so each worker starts warm
+# (regenerate's workers run cumt_archive.regenerate.read_saved_page).
+_PRELOAD = ["cumt_archive.extract", "cumt_archive.model", "cumt_archive.regenerate"]
 # Pages per task. ProcessPoolExecutor hands a worker only one task beyond those running, through a
 # thread of the parent that must win the GIL from the parent's own busy thread (writing WARC records)
 # each time; tasks of many pages keep the workers fed in between (measured: 16 beat 4 per task,
@@ -65,8 +68,8 @@ def extract_page(page: RawPage) -> Extracted:
     return extract_article(page) if page.status == 200 else None
 
 
-def _extract_chunk(pages: list[RawPage]) -> list[Extracted]:
-    return [extract_page(page) for page in pages]
+def _run_chunk(work: Callable[[Job], Done], jobs: list[Job]) -> list[Done]:
+    return [work(job) for job in jobs]
 
 
 def start_pool(jobs: int) -> ProcessPoolExecutor:
@@ -101,39 +104,45 @@ def submit_article(pool: ProcessPoolExecutor, page: RawPage) -> "Future[Article 
 
 def extract_in_order(items: Iterable[tuple[Tag, RawPage]], jobs: int = 1
                      ) -> Iterator[tuple[Tag, RawPage, Extracted]]:
-    """(tag, page) pairs -> (tag, page, extract_page(page)), in input order, streamed.
+    """(tag, page) pairs -> (tag, page, extract_page(page)), in input order, streamed (see map_in_order)."""
+    for (tag, page), result in map_in_order(extract_page, items, jobs):
+        yield tag, page, result
 
-    With jobs == 1 everything runs here, one page at a time. With more, pages go to `jobs` worker
-    processes in chunks while at most jobs * WINDOW_PER_JOB chunks are in flight, so however many
-    pages there are, only a bounded window of them is ever held.
+
+def map_in_order(work: Callable[[Job], Done], items: Iterable[tuple[Tag, Job]], jobs: int = 1
+                 ) -> Iterator[tuple[tuple[Tag, Job], Done]]:
+    """(tag, job) pairs -> ((tag, job), work(job)), in input order, streamed.
+
+    `work` must be a module-level function (it is sent to the workers by name). With jobs == 1
+    everything runs here, one job at a time. With more, jobs go to `jobs` worker processes in chunks
+    while at most jobs * WINDOW_PER_JOB chunks are in flight, so however many there are, only a
+    bounded window of them (and of their results) is ever held.
     """
     if jobs <= 1:
-        for tag, page in items:
-            yield tag, page, extract_page(page)
+        for item in items:
+            yield item, work(item[1])
         return
     pool = start_pool(jobs)
-    window: deque[tuple[list[tuple[Tag, RawPage]], Future[list[Extracted]]]] = deque()
+    window: deque[tuple[list[tuple[Tag, Job]], Future[list[Done]]]] = deque()
     limit = jobs * WINDOW_PER_JOB
     try:
-        chunk: list[tuple[Tag, RawPage]] = []
+        chunk: list[tuple[Tag, Job]] = []
         for item in items:
             chunk.append(item)
             if len(chunk) < CHUNK:
                 continue
-            window.append((chunk, pool.submit(_extract_chunk, [page for _, page in chunk])))
+            window.append((chunk, pool.submit(_run_chunk, work, [job for _, job in chunk])))
             chunk = []
             while len(window) >= limit:
                 yield from _drain(window.popleft())
         if chunk:
-            window.append((chunk, pool.submit(_extract_chunk, [page for _, page in chunk])))
+            window.append((chunk, pool.submit(_run_chunk, work, [job for _, job in chunk])))
         while window:
             yield from _drain(window.popleft())
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # nothing is pending unless the caller stopped early
 
 
-def _drain(entry: tuple[list[tuple[Tag, RawPage]], "Future[list[Extracted]]"]
-           ) -> Iterator[tuple[Tag, RawPage, Extracted]]:
+def _drain(entry: tuple[list[tuple[Tag, Job]], "Future[list[Done]]"]) -> Iterator[tuple[tuple[Tag, Job], Done]]:
     chunk, future = entry
-    for (tag, page), result in zip(chunk, future.result(), strict=True):
-        yield tag, page, result
+    yield from zip(chunk, future.result(), strict=True)
