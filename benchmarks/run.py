@@ -328,7 +328,15 @@ def real_size_site(pages: list[SourcePage], stories: int, root: Path) -> tuple[G
     usable = []
     for page in pages:
         article = extract_article(RawPage(url=page.url, body=page.body))
-        if isinstance(article, Article) and _retitled(page.body, article.title, 0) is not None:
+        if not isinstance(article, Article):
+            continue
+        numbered = _retitled(page.body, article.title, 1)
+        if numbered is None:
+            continue
+        # The numbered title must be the one extracted (a page may also hold its title in another form,
+        # which extraction prefers): else every copy would be one story, archived once.
+        again = extract_article(RawPage(url=page.url, body=numbered))
+        if isinstance(again, Article) and again.story_key != article.story_key:
             usable.append((page, article.title))
     if not usable:
         raise SystemExit("no article page whose title can be numbered: cannot build distinct stories")

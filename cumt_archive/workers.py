@@ -29,8 +29,8 @@ Job = TypeVar("Job")
 Done = TypeVar("Done")
 
 # Modules every worker needs: imported once by the fork server, so each worker starts warm
-# (regenerate's workers run cumt_archive.regenerate.read_saved_page).
-_PRELOAD = ["cumt_archive.extract", "cumt_archive.model", "cumt_archive.regenerate"]
+# (map_in_order adds the module of the function its workers run).
+_PRELOAD = ["cumt_archive.extract", "cumt_archive.model"]
 # Pages per task. ProcessPoolExecutor hands a worker only one task beyond those running, through a
 # thread of the parent that must win the GIL from the parent's own busy thread (writing WARC records)
 # each time; tasks of many pages keep the workers fed in between (measured: 16 beat 4 per task,
@@ -72,23 +72,30 @@ def _run_chunk(work: Callable[[Job], Done], jobs: list[Job]) -> list[Done]:
     return [work(job) for job in jobs]
 
 
-def start_pool(jobs: int) -> ProcessPoolExecutor:
-    """A pool of `jobs` extraction workers, started from a fork server (see the module docstring)."""
+def start_pool(jobs: int, niceness: int = 0, preload: Iterable[str] = ()) -> ProcessPoolExecutor:
+    """A pool of `jobs` extraction workers, started from a fork server (see the module docstring),
+    each `niceness` steps less favoured by the scheduler than a normal process."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(_PRELOAD)
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_ignore_interrupts)
+    context.set_forkserver_preload([*_PRELOAD, *preload])
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker,
+                               initargs=(niceness,))
 
 
-def _ignore_interrupts() -> None:
+def _start_worker(niceness: int) -> None:
     """Ctrl-C reaches the whole process group: only the parent acts on it (a crawl then finishes the
     pages in flight, which needs its workers alive), and it stops the workers itself."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if niceness:
+        try:
+            os.nice(niceness)
+        except OSError:  # not allowed here: the worker runs at the caller's priority, which is only slower
+            pass
 
 
-def start_warm_pool(jobs: int) -> ProcessPoolExecutor:
+def start_warm_pool(jobs: int, niceness: int = 0) -> ProcessPoolExecutor:
     """start_pool, returning once every worker is up (workers start on demand, and the first start
     also starts the fork server: a blocking wait that the caller may want to do in a thread)."""
-    pool = start_pool(jobs)
+    pool = start_pool(jobs, niceness)
     wait([pool.submit(int) for _ in range(jobs)])
     return pool
 
@@ -122,7 +129,7 @@ def map_in_order(work: Callable[[Job], Done], items: Iterable[tuple[Tag, Job]], 
         for item in items:
             yield item, work(item[1])
         return
-    pool = start_pool(jobs)
+    pool = start_pool(jobs, preload=[work.__module__])
     window: deque[tuple[list[tuple[Tag, Job]], Future[list[Done]]]] = deque()
     limit = jobs * WINDOW_PER_JOB
     try:
