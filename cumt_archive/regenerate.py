@@ -8,6 +8,7 @@ saved pages (`host/path`). Neither touches the network; both publish through
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import mimetypes
 import os
@@ -28,7 +29,7 @@ from .model import Article, Media, NotArticle, RawPage
 from .store.media_files import MediaFiles
 from .store.replay import Capture, CaptureTable
 from .store.cdxj import indexes_folder
-from .store.warc import BuiltRecord, WarcCapture, WarcError, page_record, read_page, warc_files
+from .store.warc import BuiltRecord, WarcCapture, WarcError, page_record, read_page, sha1_b32, warc_files
 from .workers import Extracted, extract_in_order, extract_page, map_in_order
 
 logger = logging.getLogger(__name__)
@@ -293,19 +294,18 @@ def _saved_pages(source: Path, report: RegenerateReport) -> Iterator[tuple[Path,
                 yield path, path.relative_to(source)
 
 
-def _already_captured(archive: Archive, url: str, body: bytes | Callable[[], bytes]) -> tuple[str, int] | None:
-    """Where the WARC already holds these exact bytes for this URL, if it does (body may be a function
-    that reads them: it is called only when the URL was captured before)."""
+def _already_captured(archive: Archive, url: str, body: bytes | None = None,
+                      payload_digest: str | None = None) -> tuple[str, int] | None:
+    """Where the WARC already holds these exact bytes for this URL, if it does: the bytes given, or
+    those whose WARC payload digest is given (a page whose bytes a worker read, and the parent never)."""
     assert archive.index is not None
-    captures = archive.index.captures_of(url)
-    if captures and callable(body):
-        body = body()
-    for warc_file, offset in captures:
+    for warc_file, offset in archive.index.captures_of(url):
         try:
-            if read_page(archive.layout.warc / warc_file, offset).body == body:
-                return warc_file, offset
+            held = read_page(archive.layout.warc / warc_file, offset).body
         except (OSError, ValueError):
             continue
+        if held == body if body is not None else sha1_b32(hashlib.sha1(held)) == payload_digest:
+            return warc_file, offset
     return None
 
 
@@ -370,14 +370,14 @@ def from_html(archive: Archive, source: Path, progress: Progress | None = None,
         # Each file is read, extracted and made into its WARC record by `jobs` worker processes; the
         # results come back in file order (see workers.py) and everything is written here, in that
         # order: the output does not depend on jobs.
-        for (rel, (path, _)), saved in map_in_order(read_saved_page, files, jobs):
+        for (rel, _), saved in map_in_order(read_saved_page, files, jobs):
             if isinstance(saved, NotSaved):
                 if saved.problem is not None:
                     report.skip(saved.problem)
                 continue
             done += 1
             report.counts["pages"] += 1
-            held = _already_captured(archive, saved.url, Path(path).read_bytes)
+            held = _already_captured(archive, saved.url, payload_digest=saved.record.payload_digest)
             if held is None:
                 ref = warc.append_record(saved.record)
                 archive.index.record_capture(saved.url, 200, saved.fetched_at, ref.file, ref.offset)

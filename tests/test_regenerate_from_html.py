@@ -119,3 +119,22 @@ def test_cdxj_lines_written_with_the_import_are_those_cdxj_indexer_writes(tmp_pa
     index_warc(warc, tmp_path / "theirs.cdxj")
     assert ours == (tmp_path / "theirs.cdxj").read_text(encoding="utf-8")
     assert '"mime": "image/' in ours  # media records are in it, not only pages
+
+
+def test_a_second_import_of_the_same_tree_captures_nothing_again(tmp_path):
+    """Pages (known to the parent by their worker's digest only) and media whose bytes the WARC holds
+    for their URL are not captured a second time: the second run leaves no WARC file of its own."""
+    from cumt_archive.store.warc import warc_files
+
+    archive = tmp_path / "archive"
+    for _ in range(2):
+        proc = regenerate("--quiet", "--jobs", "2", "--from-html", str(SITE), "--archive", str(archive))
+        assert proc.returncode == 0, proc.stderr
+    assert len(warc_files(archive / "warc")) == 1
+    changed = tmp_path / "changed"
+    shutil.copytree(SITE, changed)
+    page = next(p for p in sorted(changed.rglob("*.htm")) if b"<html" in p.read_bytes().lower())
+    page.write_bytes(page.read_bytes().replace(b"</body>", b"<!-- changed --></body>"))
+    proc = regenerate("--quiet", "--jobs", "2", "--from-html", str(changed), "--archive", str(archive))
+    assert proc.returncode == 0, proc.stderr
+    assert len(warc_files(archive / "warc")) == 2  # the changed page, captured again
