@@ -157,27 +157,39 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
-def _sample(pid: int) -> tuple[float, int] | None:
-    """(CPU seconds so far, proportional resident bytes) of one process; None once it is gone.
-
-    Proportional (PSS): pages the workers share with their fork server count once in the sum, not
-    once per process."""
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU seconds so far of one process (cheap: /proc/pid/stat); None once it is gone."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
-        pss_kb = int(re.search(r"^Pss:\s+(\d+) kB", rollup, re.M).group(1))  # type: ignore[union-attr]
-    except (OSError, IndexError, ValueError, AttributeError):
+    except (OSError, IndexError):
         return None
-    return (int(fields[11]) + int(fields[12])) / _TICK, pss_kb * 1024
+    return (int(fields[11]) + int(fields[12])) / _TICK
 
 
-def measure(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = REPO, interval: float = 0.02) -> Measured:
+def _pss_bytes(pid: int) -> int:
+    """Proportional resident bytes of one process (0 once it is gone). Proportional: pages the workers
+    share with their fork server count once in the sum, not once per process. Dear to read (the
+    kernel walks the process's page tables, holding its memory map lock), so sampled sparingly."""
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        return int(re.search(r"^Pss:\s+(\d+) kB", rollup, re.M).group(1)) * 1024  # type: ignore[union-attr]
+    except (OSError, ValueError, AttributeError):
+        return 0
+
+
+def measure(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = REPO, interval: float = 0.02,
+            memory_interval: float = 0.25) -> Measured:
     """Run cmd, sampling its whole process tree: CPU is the last sample of each process (so up to one
-    interval of each is missed), memory the largest sum of resident sets seen at one moment."""
+    interval of each is missed), memory the largest sum of proportional set sizes seen at one moment.
+
+    Memory is sampled every memory_interval only: reading it every 20 ms slowed the process tree
+    measured, and a tree of several processes (workers) more than one process, which flattered the
+    baselines of one process (the figures here are flat over a run, so sparse samples find the peak)."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     cpu: dict[int, float] = {}
     peak = 0
+    next_memory = start
     with tempfile.TemporaryFile() as out_file, tempfile.TemporaryFile() as err_file:
         # Read pipes in threads would cost the measured CPU less, but the outputs here are small.
         import threading
@@ -186,13 +198,14 @@ def measure(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = REPO,
         for reader in readers:
             reader.start()
         while proc.poll() is None:
-            resident = 0
-            for pid in _tree(proc.pid):
-                sample = _sample(pid)
-                if sample is not None:
-                    cpu[pid] = sample[0]
-                    resident += sample[1]
-            peak = max(peak, resident)
+            pids = _tree(proc.pid)
+            for pid in pids:
+                seconds = _cpu_seconds(pid)
+                if seconds is not None:
+                    cpu[pid] = seconds
+            if time.perf_counter() >= next_memory:
+                peak = max(peak, sum(_pss_bytes(pid) for pid in pids))
+                next_memory = time.perf_counter() + memory_interval
             time.sleep(interval)
         seconds = time.perf_counter() - start
         for reader in readers:
@@ -328,7 +341,15 @@ def real_size_site(pages: list[SourcePage], stories: int, root: Path) -> tuple[G
     usable = []
     for page in pages:
         article = extract_article(RawPage(url=page.url, body=page.body))
-        if isinstance(article, Article) and _retitled(page.body, article.title, 0) is not None:
+        if not isinstance(article, Article):
+            continue
+        numbered = _retitled(page.body, article.title, 1)
+        if numbered is None:
+            continue
+        # The numbered title must be the one extracted (a page may also hold its title in another form,
+        # which extraction prefers): else every copy would be one story, archived once.
+        again = extract_article(RawPage(url=page.url, body=numbered))
+        if isinstance(again, Article) and again.story_key != article.story_key:
             usable.append((page, article.title))
     if not usable:
         raise SystemExit("no article page whose title can be numbered: cannot build distinct stories")

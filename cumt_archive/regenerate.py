@@ -8,6 +8,7 @@ saved pages (`host/path`). Neither touches the network; both publish through
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import mimetypes
 import os
@@ -27,8 +28,9 @@ from .extract import ListRefused, extract_list
 from .model import Article, Media, NotArticle, RawPage
 from .store.media_files import MediaFiles
 from .store.replay import Capture, CaptureTable
-from .store.warc import WarcCapture, WarcError, read_page, warc_files
-from .workers import extract_in_order
+from .store.cdxj import indexes_folder
+from .store.warc import BuiltRecord, WarcCapture, WarcError, page_record, read_page, sha1_b32, warc_files
+from .workers import Extracted, extract_in_order, extract_page, map_in_order
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -60,13 +62,17 @@ class RegenerateReport:
 
     def not_archived(self, page: RawPage, result: NotArticle | None, where: str = "") -> None:
         """One page that gives no article: counted by reason and, unless it is a list page, logged with its URL."""
-        kind, reason = classify_not_archived(page, result)
+        self.not_archived_as(classify_not_archived(page, result), page.url, result, where)
+
+    def not_archived_as(self, verdict: tuple[str, str], url: str, result: NotArticle | None, where: str = "") -> None:
+        """not_archived, with the page's classify_not_archived verdict computed already (by a worker)."""
+        kind, reason = verdict
         self.counts[kind] += 1
         if kind in ("lists", "skipped"):
             return
         self.reasons[reason] += 1
         detail = f": {result.detail}" if result is not None and result.detail else ""
-        logger.warning("not archived (%s%s): %s%s", reason, detail, page.url, f" (file {where})" if where else "")
+        logger.warning("not archived (%s%s): %s%s", reason, detail, url, f" (file {where})" if where else "")
 
 
 def classify_not_archived(page: RawPage, result: NotArticle | None) -> tuple[str, str]:
@@ -288,16 +294,60 @@ def _saved_pages(source: Path, report: RegenerateReport) -> Iterator[tuple[Path,
                 yield path, path.relative_to(source)
 
 
-def _already_captured(archive: Archive, url: str, body: bytes) -> tuple[str, int] | None:
-    """Where the WARC already holds these exact bytes for this URL, if it does."""
+def _already_captured(archive: Archive, url: str, body: bytes | None = None,
+                      payload_digest: str | None = None) -> tuple[str, int] | None:
+    """Where the WARC already holds these exact bytes for this URL, if it does: the bytes given, or
+    those whose WARC payload digest is given (a page whose bytes a worker read, and the parent never)."""
     assert archive.index is not None
     for warc_file, offset in archive.index.captures_of(url):
         try:
-            if read_page(archive.layout.warc / warc_file, offset).body == body:
-                return warc_file, offset
+            held = read_page(archive.layout.warc / warc_file, offset).body
         except (OSError, ValueError):
             continue
+        if held == body if body is not None else sha1_b32(hashlib.sha1(held)) == payload_digest:
+            return warc_file, offset
     return None
+
+
+@dataclass(frozen=True)
+class SavedPage:
+    """What a worker makes of one saved file: all the parent needs to write it, but not its bytes."""
+
+    url: str
+    fetched_at: str
+    result: Extracted
+    record: BuiltRecord  # its WARC response record, ready to append (store.warc.page_record)
+    verdict: tuple[str, str] | None  # classify_not_archived's, when it gives no article
+
+
+@dataclass(frozen=True)
+class NotSaved:
+    """A file of the tree that gives nothing: problem says why it is skipped, None when it is no page."""
+
+    problem: str | None
+
+
+def read_saved_page(job: tuple[str, str]) -> SavedPage | NotSaved:
+    """(file, its path relative to the source) -> everything regenerate writes for it: URL, extraction,
+    WARC record. Pure but for reading the file: run in worker processes, so the parent only writes."""
+    path, rel = Path(job[0]), Path(job[1])
+    try:
+        body = path.read_bytes()
+        mtime = path.stat().st_mtime
+    except OSError as exc:
+        return NotSaved(f"{path}: cannot read: {exc.strerror or exc}")
+    if not _HTML_START.search(body[:4096]):
+        return NotSaved(None)  # not a page, whatever its name (a text file, an image saved without suffix)
+    try:
+        url = url_for(rel, body)
+    except UnmappableName as exc:
+        return NotSaved(f"{path}: cannot map to a URL: {exc}")
+    # The file's time says when it was saved; it is kept as the capture time, never as a date.
+    page = RawPage(url=url, body=body, status=200,
+                   fetched_at=dt.datetime.fromtimestamp(mtime, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    result = extract_page(page)
+    verdict = None if isinstance(result, Article) else classify_not_archived(page, result)
+    return SavedPage(url, page.fetched_at, result, page_record(page), verdict)
 
 
 def from_html(archive: Archive, source: Path, progress: Progress | None = None,
@@ -310,54 +360,42 @@ def from_html(archive: Archive, source: Path, progress: Progress | None = None,
     check_source(source)
     report = RegenerateReport()
     total = sum(1 for _ in _saved_pages(source, RegenerateReport())) if progress else 0
-    warc = WarcCapture(archive.layout.warc, prefix="import")
+    # CDXJ lines are written with the records (as the crawl writes them): no second reading of the file.
+    warc = WarcCapture(archive.layout.warc, prefix="import", index_folder=indexes_folder(archive.layout.root))
     assert archive.index is not None
     holds_media = _holds_media(source)
+    done = 0
     try:
-        saved = _readable_pages(source, report)
-        # Extraction runs in `jobs` worker processes; results come back in file order (see workers.py).
-        for done, (rel, page, result) in enumerate(extract_in_order(saved, jobs), 1):
+        files = ((rel, (str(path), str(rel))) for path, rel in _saved_pages(source, report))
+        # Each file is read, extracted and made into its WARC record by `jobs` worker processes; the
+        # results come back in file order (see workers.py) and everything is written here, in that
+        # order: the output does not depend on jobs.
+        for (rel, _), saved in map_in_order(read_saved_page, files, jobs):
+            if isinstance(saved, NotSaved):
+                if saved.problem is not None:
+                    report.skip(saved.problem)
+                continue
+            done += 1
             report.counts["pages"] += 1
-            held = _already_captured(archive, page.url, page.body)
+            held = _already_captured(archive, saved.url, payload_digest=saved.record.payload_digest)
             if held is None:
-                ref = warc.write(page)
-                archive.index.record_capture(page.url, page.status, page.fetched_at, ref.file, ref.offset)
+                ref = warc.append_record(saved.record)
+                archive.index.record_capture(saved.url, 200, saved.fetched_at, ref.file, ref.offset)
                 held = (ref.file, ref.offset)
             else:
                 report.counts["already_captured"] += 1
-            if isinstance(result, Article):
-                for media in result.media if holds_media else ():
-                    _import_media(archive, warc, source, media, page.fetched_at, report)
-                _publish(archive, result, report, held[0], held[1], page.fetched_at)
+            if isinstance(saved.result, Article):
+                for media in saved.result.media if holds_media else ():
+                    _import_media(archive, warc, source, media, saved.fetched_at, report)
+                _publish(archive, saved.result, report, held[0], held[1], saved.fetched_at)
             else:
-                report.not_archived(page, result, where=str(rel))
+                assert saved.verdict is not None
+                report.not_archived_as(saved.verdict, saved.url, saved.result, where=str(rel))
             if progress:
                 progress(done, max(total, done))
     finally:
         warc.close()
     return report
-
-
-def _readable_pages(source: Path, report: RegenerateReport) -> Iterator[tuple[Path, RawPage]]:
-    """(path relative to source, page) of every saved page that is HTML and maps to a URL; the rest is
-    skipped and reported (unreadable files, names no URL can hold) or ignored (files that are not pages)."""
-    for path, rel in _saved_pages(source, report):
-        try:
-            body = path.read_bytes()
-            mtime = path.stat().st_mtime
-        except OSError as exc:
-            report.skip(f"{path}: cannot read: {exc.strerror or exc}")
-            continue
-        if not _HTML_START.search(body[:4096]):
-            continue  # not a page, whatever its name (a text file, an image saved without suffix)
-        try:
-            url = url_for(rel, body)
-        except UnmappableName as exc:
-            report.skip(f"{path}: cannot map to a URL: {exc}")
-            continue
-        # The file's time says when it was saved; it is kept as the capture time, never as a date.
-        yield rel, RawPage(url=url, body=body, status=200,
-                           fetched_at=dt.datetime.fromtimestamp(mtime, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 def _holds_media(source: Path) -> bool:

@@ -18,15 +18,18 @@ import os
 import signal
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor, wait
-from typing import Iterable, Iterator, TypeVar
+from typing import Callable, Iterable, Iterator, TypeVar
 
 from .extract import extract_article
 from .model import Article, NotArticle, RawPage
 
 Extracted = Article | NotArticle | None
 Tag = TypeVar("Tag")
+Job = TypeVar("Job")
+Done = TypeVar("Done")
 
-# Modules every worker needs: imported once by the fork server, so each worker starts warm.
+# Modules every worker needs: imported once by the fork server, so each worker starts warm
+# (map_in_order adds the module of the function its workers run).
 _PRELOAD = ["cumt_archive.extract", "cumt_archive.model"]
 # Pages per task. ProcessPoolExecutor hands a worker only one task beyond those running, through a
 # thread of the parent that must win the GIL from the parent's own busy thread (writing WARC records)
@@ -65,27 +68,34 @@ def extract_page(page: RawPage) -> Extracted:
     return extract_article(page) if page.status == 200 else None
 
 
-def _extract_chunk(pages: list[RawPage]) -> list[Extracted]:
-    return [extract_page(page) for page in pages]
+def _run_chunk(work: Callable[[Job], Done], jobs: list[Job]) -> list[Done]:
+    return [work(job) for job in jobs]
 
 
-def start_pool(jobs: int) -> ProcessPoolExecutor:
-    """A pool of `jobs` extraction workers, started from a fork server (see the module docstring)."""
+def start_pool(jobs: int, niceness: int = 0, preload: Iterable[str] = ()) -> ProcessPoolExecutor:
+    """A pool of `jobs` extraction workers, started from a fork server (see the module docstring),
+    each `niceness` steps less favoured by the scheduler than a normal process."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(_PRELOAD)
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_ignore_interrupts)
+    context.set_forkserver_preload([*_PRELOAD, *preload])
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker,
+                               initargs=(niceness,))
 
 
-def _ignore_interrupts() -> None:
+def _start_worker(niceness: int) -> None:
     """Ctrl-C reaches the whole process group: only the parent acts on it (a crawl then finishes the
     pages in flight, which needs its workers alive), and it stops the workers itself."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if niceness:
+        try:
+            os.nice(niceness)
+        except OSError:  # not allowed here: the worker runs at the caller's priority, which is only slower
+            pass
 
 
-def start_warm_pool(jobs: int) -> ProcessPoolExecutor:
+def start_warm_pool(jobs: int, niceness: int = 0) -> ProcessPoolExecutor:
     """start_pool, returning once every worker is up (workers start on demand, and the first start
     also starts the fork server: a blocking wait that the caller may want to do in a thread)."""
-    pool = start_pool(jobs)
+    pool = start_pool(jobs, niceness)
     wait([pool.submit(int) for _ in range(jobs)])
     return pool
 
@@ -101,39 +111,45 @@ def submit_article(pool: ProcessPoolExecutor, page: RawPage) -> "Future[Article 
 
 def extract_in_order(items: Iterable[tuple[Tag, RawPage]], jobs: int = 1
                      ) -> Iterator[tuple[Tag, RawPage, Extracted]]:
-    """(tag, page) pairs -> (tag, page, extract_page(page)), in input order, streamed.
+    """(tag, page) pairs -> (tag, page, extract_page(page)), in input order, streamed (see map_in_order)."""
+    for (tag, page), result in map_in_order(extract_page, items, jobs):
+        yield tag, page, result
 
-    With jobs == 1 everything runs here, one page at a time. With more, pages go to `jobs` worker
-    processes in chunks while at most jobs * WINDOW_PER_JOB chunks are in flight, so however many
-    pages there are, only a bounded window of them is ever held.
+
+def map_in_order(work: Callable[[Job], Done], items: Iterable[tuple[Tag, Job]], jobs: int = 1
+                 ) -> Iterator[tuple[tuple[Tag, Job], Done]]:
+    """(tag, job) pairs -> ((tag, job), work(job)), in input order, streamed.
+
+    `work` must be a module-level function (it is sent to the workers by name). With jobs == 1
+    everything runs here, one job at a time. With more, jobs go to `jobs` worker processes in chunks
+    while at most jobs * WINDOW_PER_JOB chunks are in flight, so however many there are, only a
+    bounded window of them (and of their results) is ever held.
     """
     if jobs <= 1:
-        for tag, page in items:
-            yield tag, page, extract_page(page)
+        for item in items:
+            yield item, work(item[1])
         return
-    pool = start_pool(jobs)
-    window: deque[tuple[list[tuple[Tag, RawPage]], Future[list[Extracted]]]] = deque()
+    pool = start_pool(jobs, preload=[work.__module__])
+    window: deque[tuple[list[tuple[Tag, Job]], Future[list[Done]]]] = deque()
     limit = jobs * WINDOW_PER_JOB
     try:
-        chunk: list[tuple[Tag, RawPage]] = []
+        chunk: list[tuple[Tag, Job]] = []
         for item in items:
             chunk.append(item)
             if len(chunk) < CHUNK:
                 continue
-            window.append((chunk, pool.submit(_extract_chunk, [page for _, page in chunk])))
+            window.append((chunk, pool.submit(_run_chunk, work, [job for _, job in chunk])))
             chunk = []
             while len(window) >= limit:
                 yield from _drain(window.popleft())
         if chunk:
-            window.append((chunk, pool.submit(_extract_chunk, [page for _, page in chunk])))
+            window.append((chunk, pool.submit(_run_chunk, work, [job for _, job in chunk])))
         while window:
             yield from _drain(window.popleft())
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # nothing is pending unless the caller stopped early
 
 
-def _drain(entry: tuple[list[tuple[Tag, RawPage]], "Future[list[Extracted]]"]
-           ) -> Iterator[tuple[Tag, RawPage, Extracted]]:
+def _drain(entry: tuple[list[tuple[Tag, Job]], "Future[list[Done]]"]) -> Iterator[tuple[tuple[Tag, Job], Done]]:
     chunk, future = entry
-    for (tag, page), result in zip(chunk, future.result(), strict=True):
-        yield tag, page, result
+    yield from zip(chunk, future.result(), strict=True)

@@ -10,7 +10,7 @@ import sys
 import yaml
 
 from cumt_archive.urls import urlname
-from conftest import FIXTURES
+from conftest import FIXTURES, REPO
 
 SITE = FIXTURES / "site"
 
@@ -101,3 +101,40 @@ def test_media_of_an_imported_tree_go_into_the_warc_and_come_back_from_it(tmp_pa
     warc_bytes = sum(p.stat().st_size for p in (archive / "warc").glob("*.warc.gz"))
     assert cli("regenerate", "--from-html", str(FIXTURES / "site"), "--archive", str(archive)).returncode == 0
     assert sum(p.stat().st_size for p in (archive / "warc").glob("*.warc.gz")) == warc_bytes
+
+
+def test_cdxj_lines_written_with_the_import_are_those_cdxj_indexer_writes(tmp_path):
+    """Pages and media of a tree get their CDXJ lines as their records are written (no second reading
+    of the WARC), and they are exactly what Webrecorder's cdxj-indexer says of the same file."""
+    from cumt_archive.store.cdxj import index_warc
+    from cumt_archive.store.warc import warc_files
+
+    archive = tmp_path / "archive"
+    proc = subprocess.run([sys.executable, "-m", "cumt_archive.cli", "regenerate", "--jobs", "2", "--from-html",
+                           str(FIXTURES / "site"), "--archive", str(archive), "--quiet"], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    (warc,) = warc_files(archive / "warc")
+    ours = (archive / "indexes" / f"{warc.name}.cdxj").read_text(encoding="utf-8")
+    index_warc(warc, tmp_path / "theirs.cdxj")
+    assert ours == (tmp_path / "theirs.cdxj").read_text(encoding="utf-8")
+    assert '"mime": "image/' in ours  # media records are in it, not only pages
+
+
+def test_a_second_import_of_the_same_tree_captures_nothing_again(tmp_path):
+    """Pages (known to the parent by their worker's digest only) and media whose bytes the WARC holds
+    for their URL are not captured a second time: the second run leaves no WARC file of its own."""
+    from cumt_archive.store.warc import warc_files
+
+    archive = tmp_path / "archive"
+    for _ in range(2):
+        proc = regenerate("--quiet", "--jobs", "2", "--from-html", str(SITE), "--archive", str(archive))
+        assert proc.returncode == 0, proc.stderr
+    assert len(warc_files(archive / "warc")) == 1
+    changed = tmp_path / "changed"
+    shutil.copytree(SITE, changed)
+    page = next(p for p in sorted(changed.rglob("*.htm")) if b"<html" in p.read_bytes().lower())
+    page.write_bytes(page.read_bytes().replace(b"</body>", b"<!-- changed --></body>"))
+    proc = regenerate("--quiet", "--jobs", "2", "--from-html", str(changed), "--archive", str(archive))
+    assert proc.returncode == 0, proc.stderr
+    assert len(warc_files(archive / "warc")) == 2  # the changed page, captured again

@@ -164,3 +164,16 @@ def test_crawl_extracts_in_worker_processes_and_refuses_a_bad_count(tmp_path, mi
     assert done.returncode == 0, done.log[-3000:]
     assert "extracting articles in 1 worker process(es)" in done.log
     assert len(list((tmp_path / "one" / "posts").glob("*.md"))) == len(expected["articles"])
+
+
+def test_pool_workers_run_at_the_niceness_asked_for():
+    """The crawl's workers yield the CPU to the reactor thread: they run `niceness` steps nicer."""
+    import os
+
+    own = os.nice(0)
+    for niceness in (0, 5):
+        pool = workers.start_warm_pool(1, niceness)
+        try:
+            assert pool.submit(os.nice, 0).result() == min(own + niceness, 19)
+        finally:
+            pool.shutdown()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import TypeAlias
 
 from bs4.dammit import UnicodeDammit
 from lxml import etree
@@ -12,7 +13,7 @@ from ..model import RawPage
 
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 
-Element = etree._Element
+Element: TypeAlias = etree._Element
 # lxml.html's own parser, minus its element class lookup: lxml.html gives every node a Python class by
 # its tag (a Python call per node that becomes an object), and extraction uses none of HtmlElement's
 # methods. Same libxml2 options (lxml.html.HTMLParser adds only the lookup), so the same tree.

@@ -47,6 +47,8 @@ TEXT_LEVEL = 1
 STORED_LEVEL = 0
 _PROBE = 64 * 1024
 _CHUNK = 1 << 20
+# What cdxj-indexer says of a record without a payload (and so without a payload digest).
+_EMPTY_DIGEST = "sha1:3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ"
 _TEXT_TYPES = ("text/", "html", "xml", "json", "javascript", "css")
 # The body we get is de-chunked: a Transfer-Encoding header would describe framing the record lacks.
 _FRAMING_HEADERS = {"transfer-encoding"}
@@ -173,6 +175,85 @@ def http_request_head(method: str, url: str, headers: Iterable[tuple[str, str]])
     return b"\r\n".join(lines) + b"\r\n\r\n"
 
 
+def _warc_head(warc_type: str, url: str, date: str, content_type: str, head_parts: Sequence[bytes],
+               payload_parts: Iterable[bytes | memoryview], extra: Sequence[tuple[str, str]] = (),
+               record_id: str | None = None, payload_digest: str | None = None) -> tuple[bytes, str | None]:
+    """The WARC header block of a record whose block is head_parts + payload_parts, and its payload
+    digest; digests are taken here (both over each payload chunk while it is in cache; the payload's
+    only when not given)."""
+    block = hashlib.sha1()
+    length = 0
+    for part in head_parts:
+        block.update(part)
+        length += len(part)
+    payload = hashlib.sha1() if payload_parts and payload_digest is None else None
+    for payload_part in payload_parts:
+        view = memoryview(payload_part)
+        for start in range(0, len(view), _CHUNK):
+            chunk = view[start:start + _CHUNK]
+            block.update(chunk)
+            if payload is not None:
+                payload.update(chunk)
+        length += len(view)
+    headers = [("WARC-Type", warc_type), ("WARC-Record-ID", record_id or f"<urn:uuid:{uuid.uuid4()}>"),
+               ("WARC-Date", date)]
+    if url:
+        headers.append(("WARC-Target-URI", url))
+    headers += list(extra)
+    if payload is not None:
+        payload_digest = sha1_b32(payload)
+    if payload_digest:
+        headers.append(("WARC-Payload-Digest", payload_digest))
+    headers += [("WARC-Block-Digest", sha1_b32(block)), ("Content-Type", content_type),
+                ("Content-Length", str(length))]
+    head = (WARC_VERSION + "\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n").encode("utf-8")
+    return head, payload_digest
+
+
+def _gzip_member(warc_head: bytes, head_parts: Sequence[bytes], payload_parts: Iterable[bytes | memoryview],
+                 level: int) -> Iterator[bytes]:
+    """The record (WARC head, block, the closing CRLFs) as the pieces of one gzip member."""
+    compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    yield compressor.compress(warc_head)
+    for any_part in itertools.chain(head_parts, payload_parts):  # not a tuple: a FileBody streams
+        view = memoryview(any_part)
+        # 1 MiB at a time: the compressor's output stays in cache (measured: 32 MiB stored in 56 ms
+        # instead of 100 ms in one call).
+        for start in range(0, len(view), _CHUNK):
+            yield compressor.compress(view[start:start + _CHUNK])
+    yield compressor.compress(b"\r\n\r\n") + compressor.flush()
+
+
+def _saved_response_head(page: RawPage) -> bytes:
+    # The body is decoded already: headers about its wire encoding would lie.
+    headers = [(k, v) for k, v in page.headers.items() if k.lower() not in ("content-encoding", "content-length")]
+    return http_response_head(page.status or 200, headers, len(page.body))
+
+
+@dataclass(frozen=True)
+class BuiltRecord:
+    """A response record made ready to append, and what its CDXJ line says of it."""
+
+    member: bytes  # the whole record, one gzip member
+    url: str
+    warc_date: str
+    status: int
+    mime: str | None
+    payload_digest: str | None
+
+
+def page_record(page: RawPage) -> BuiltRecord:
+    """The response record WarcCapture.write(page) writes, as one whole gzip member, built anywhere: a
+    worker process builds it (digests and compression included) and the writer only appends it
+    (WarcCapture.append_record). For pages, whose bodies are bounded; write() streams large media."""
+    head = _saved_response_head(page)
+    body = [memoryview(page.body)] if page.body else []
+    date = page.fetched_at or warc_now()
+    warc_head, digest = _warc_head("response", page.url, date, "application/http; msgtype=response", [head], body)
+    return BuiltRecord(b"".join(_gzip_member(warc_head, [head], body, TEXT_LEVEL)), page.url, date,
+                       page.status or 200, _mime(page.headers.items()), digest)
+
+
 class WarcCapture:
     """The run's WARC file, open for appending whole gzip members, one per record."""
 
@@ -187,6 +268,7 @@ class WarcCapture:
         self._position = self._handle.tell()
         self.records = 0
         self._last_length = 0
+        self._last_digest: str | None = None  # the payload digest of the last record _append wrote
         # CDXJ lines of this file, written as its records are (reading the file again costs more than the
         # crawl's own writing); sorted into indexes/<name>.cdxj when the file is closed.
         self._cdxj: CdxjSink | None = CdxjSink(index_folder, self.name) if index_folder is not None else None
@@ -207,44 +289,14 @@ class WarcCapture:
         payload each, and nothing is copied but into the compressor. payload_parts is read twice (digests,
         then the compressor): a list of buffers, or a FileBody that reads its file again.
         """
-        block = hashlib.sha1()
-        length = 0
-        for part in head_parts:
-            block.update(part)
-            length += len(part)
-        payload = hashlib.sha1() if payload_parts and payload_digest is None else None
-        for payload_part in payload_parts:
-            view = memoryview(payload_part)
-            for start in range(0, len(view), _CHUNK):  # both digests over each chunk while it is in cache
-                chunk = view[start:start + _CHUNK]
-                block.update(chunk)
-                if payload is not None:
-                    payload.update(chunk)
-            length += len(view)
-        headers = [("WARC-Type", warc_type), ("WARC-Record-ID", record_id or f"<urn:uuid:{uuid.uuid4()}>"),
-                   ("WARC-Date", date)]
-        if url:
-            headers.append(("WARC-Target-URI", url))
-        headers += list(extra)
-        if payload is not None:
-            payload_digest = sha1_b32(payload)
-        if payload_digest:
-            headers.append(("WARC-Payload-Digest", payload_digest))
-        headers += [("WARC-Block-Digest", sha1_b32(block)), ("Content-Type", content_type),
-                    ("Content-Length", str(length))]
-        warc_head = (WARC_VERSION + "\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n").encode("utf-8")
-        compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+        warc_head, self._last_digest = _warc_head(warc_type, url, date, content_type, head_parts, payload_parts,
+                                                  extra, record_id, payload_digest)
         offset = self._position
         write = self._handle.write
+        written = 0
         try:
-            written = write(compressor.compress(warc_head))
-            for any_part in itertools.chain(head_parts, payload_parts):  # not a tuple: a FileBody streams
-                view = memoryview(any_part)
-                # 1 MiB at a time: the compressor's output stays in cache (measured: 32 MiB stored in 56 ms
-                # instead of 100 ms in one call).
-                for start in range(0, len(view), _CHUNK):
-                    written += write(compressor.compress(view[start:start + _CHUNK]))
-            written += write(compressor.compress(b"\r\n\r\n") + compressor.flush())
+            for compressed in _gzip_member(warc_head, head_parts, payload_parts, level):
+                written += write(compressed)
             self._handle.flush()
         except OSError:
             self._cut_back(offset)  # disk full mid-record: the file keeps whole records only
@@ -253,6 +305,26 @@ class WarcCapture:
         self._last_length = written
         self.records += 1
         return offset
+
+    def append_record(self, record: BuiltRecord) -> WarcRef:
+        """A whole record built elsewhere (page_record, in a worker process) appended as it is, flushed.
+
+        Gzip members concatenate: the file is exactly what write() would have made of the same record.
+        """
+        offset = self._position
+        try:
+            written = self._handle.write(record.member)
+            self._handle.flush()
+        except OSError:
+            self._cut_back(offset)
+            raise
+        self._position += written
+        self._last_length = written
+        self.records += 1
+        if self._cdxj is not None:
+            self._cdxj.add(record.url, record.warc_date, record.mime, record.status,
+                           record.payload_digest or _EMPTY_DIGEST, written, offset)
+        return WarcRef(self.name, offset)
 
     def _cut_back(self, offset: int) -> None:
         """Drop what a failed write left after offset, buffered bytes included (they must never reach the file)."""
@@ -302,11 +374,13 @@ class WarcCapture:
 
     def write(self, page: RawPage) -> WarcRef:
         """A page known only by its decoded body and headers (saved pages): one response record."""
-        # The body is decoded already: headers about its wire encoding would lie.
-        headers = [(k, v) for k, v in page.headers.items() if k.lower() not in ("content-encoding", "content-length")]
-        head = http_response_head(page.status or 200, headers, len(page.body))
-        offset = self._append("response", page.url, page.fetched_at or warc_now(), "application/http; msgtype=response",
+        head = _saved_response_head(page)
+        date = page.fetched_at or warc_now()
+        offset = self._append("response", page.url, date, "application/http; msgtype=response",
                               [head], [memoryview(page.body)] if page.body else [])
+        if self._cdxj is not None:
+            self._cdxj.add(page.url, date, _mime(page.headers.items()), page.status or 200,
+                           self._last_digest or _EMPTY_DIGEST, self._last_length, offset)
         return WarcRef(self.name, offset)
 
     def close(self) -> None:
