@@ -29,7 +29,9 @@ from .model import Article, Media, NotArticle, RawPage
 from .store.media_files import MediaFiles
 from .store.replay import Capture, CaptureTable
 from .store.cdxj import indexes_folder
-from .store.warc import BuiltRecord, WarcCapture, WarcError, page_record, read_page, sha1_b32, warc_files
+from .store.spool import FileBytes
+from .store.warc import (BuiltRecord, WarcCapture, WarcError, page_record, payload_digest_at, sha1_b32,
+                         warc_files)
 from .workers import Extracted, extract_in_order, extract_page, map_in_order
 
 logger = logging.getLogger(__name__)
@@ -294,17 +296,18 @@ def _saved_pages(source: Path, report: RegenerateReport) -> Iterator[tuple[Path,
                 yield path, path.relative_to(source)
 
 
-def _already_captured(archive: Archive, url: str, body: bytes | None = None,
-                      payload_digest: str | None = None) -> tuple[str, int] | None:
-    """Where the WARC already holds these exact bytes for this URL, if it does: the bytes given, or
-    those whose WARC payload digest is given (a page whose bytes a worker read, and the parent never)."""
+def _already_captured(archive: Archive, url: str, payload_digest: str | None) -> tuple[str, int] | None:
+    """Where the WARC already holds the bytes with this payload digest for this URL, if it does (told by
+    the records' own WARC-Payload-Digest, so no payload is read)."""
     assert archive.index is not None
+    if payload_digest is None:
+        return None
     for warc_file, offset in archive.index.captures_of(url):
         try:
-            held = read_page(archive.layout.warc / warc_file, offset).body
+            held = payload_digest_at(archive.layout.warc / warc_file, offset)
         except (OSError, ValueError):
             continue
-        if held == body if body is not None else sha1_b32(hashlib.sha1(held)) == payload_digest:
+        if held == payload_digest:
             return warc_file, offset
     return None
 
@@ -429,12 +432,13 @@ def _import_media(archive: Archive, warc: WarcCapture, source: Path, media: Medi
     path = _media_file(source, media.url)
     if path is None:
         return
-    body = path.read_bytes()
     assert archive.index is not None
-    if _already_captured(archive, media.url, body) is None:
+    with open(path, "rb") as handle:  # a video is read in chunks, never whole
+        digest = sha1_b32(hashlib.file_digest(handle, "sha1"))
+    if _already_captured(archive, media.url, digest) is None:
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        ref = warc.write(RawPage(url=media.url, body=body, status=200, headers={"Content-Type": content_type},
-                                 fetched_at=fetched_at))
+        ref = warc.write_file(media.url, FileBytes.of(path), {"Content-Type": content_type}, fetched_at,
+                              payload_digest=digest)
         archive.index.record_capture(media.url, 200, fetched_at, ref.file, ref.offset)
         report.counts["media_captured"] += 1
     target = archive.media_path(media)

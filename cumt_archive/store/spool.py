@@ -13,12 +13,34 @@ import hashlib
 import os
 import uuid
 import weakref
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 from .files import TMP_MARK
 
 CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class FileBytes:
+    """A file's bytes as a WARC payload (store.warc.FileBody): read in chunks, never whole."""
+
+    path: Path
+    length: int
+
+    @classmethod
+    def of(cls, path: Path) -> "FileBytes":
+        return cls(path, path.stat().st_size)
+
+    def __iter__(self) -> Iterator[bytes]:
+        with open(self.path, "rb") as handle:
+            while chunk := handle.read(CHUNK):
+                yield chunk
+
+    def head(self, size: int) -> bytes:
+        with open(self.path, "rb") as handle:
+            return handle.read(size)
 
 
 class SpooledBody:
@@ -71,16 +93,13 @@ class SpooledBody:
         return self._md5.hexdigest()
 
     def head(self, size: int) -> bytes:
-        with open(self.path, "rb") as handle:
-            return handle.read(size)
+        return FileBytes(self.path, self.length).head(size)
 
     def __iter__(self) -> Iterator[bytes]:
         return self.chunks()
 
     def chunks(self) -> Iterator[bytes]:
-        with open(self.path, "rb") as handle:
-            while chunk := handle.read(CHUNK):
-                yield chunk
+        return iter(FileBytes(self.path, self.length))
 
     def link_to(self, target: Path) -> None:
         """target becomes these bytes, atomically (a hard link, or a copy where links cannot be made)."""

@@ -69,7 +69,8 @@ class WarcRef:
 class FileBody(Protocol):
     """A body kept on disk while it downloads (store/spool.py): read in chunks, never whole."""
 
-    length: int
+    @property
+    def length(self) -> int: ...
 
     def __iter__(self) -> Iterator[bytes]: ...
 
@@ -383,6 +384,20 @@ class WarcCapture:
                            self._last_digest or _EMPTY_DIGEST, self._last_length, offset)
         return WarcRef(self.name, offset)
 
+    def write_file(self, url: str, body: FileBody, headers: dict[str, str], fetched_at: str,
+                   payload_digest: str | None = None) -> WarcRef:
+        """A file known only by its bytes (a media file of a saved tree): one response record whose payload
+        streams from the file, a chunk at a time."""
+        head = http_response_head(200, list(headers.items()), body.length)
+        date = fetched_at or warc_now()
+        level = compression_level(headers.items(), body.head(_PROBE))
+        offset = self._append("response", url, date, "application/http; msgtype=response", [head],
+                              body if body.length else [], payload_digest=payload_digest, level=level)
+        if self._cdxj is not None:
+            self._cdxj.add(url, date, _mime(headers.items()), 200, self._last_digest or _EMPTY_DIGEST,
+                           self._last_length, offset)
+        return WarcRef(self.name, offset)
+
     def close(self) -> None:
         """fsync the file, rename it to its final name, fsync the folder: only then is it durable."""
         if self._handle.closed:
@@ -545,6 +560,15 @@ def iter_pages(path: Path) -> Iterator[tuple[int, RawPage]]:
             if record.rec_type == "response":
                 page = _to_page(record)  # before asking the offset, which makes warcio skip the payload
                 yield iterator.get_record_offset(), page
+
+
+def payload_digest_at(path: Path, offset: int) -> str | None:
+    """The WARC-Payload-Digest of the record at offset: what it holds, without reading the payload."""
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        for record in ArchiveIterator(handle):
+            return record.rec_headers.get_header("WARC-Payload-Digest")
+    raise WarcError(f"{path}@{offset}: no WARC record there")
 
 
 def read_page(path: Path, offset: int) -> RawPage:
