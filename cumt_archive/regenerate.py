@@ -141,10 +141,13 @@ def from_warc(archive: Archive, progress: Progress | None = None, jobs: int = 1)
             pages = _captured_pages(table, files, report)
             # Extraction runs in `jobs` worker processes; results come back in capture order (see workers.py),
             # and everything that writes happens here, in that order: the output does not depend on jobs.
-            for capture, page, result in extract_in_order(pages, jobs):
-                _archive_capture(archive, table, capture, page, result, report)
-                if progress:
-                    progress(report.counts["pages"], max(total, report.counts["pages"]))
+            assert archive.index is not None
+            with archive.index.batched() as step:
+                for capture, page, result in extract_in_order(pages, jobs):
+                    _archive_capture(archive, table, capture, page, result, report)
+                    step()
+                    if progress:
+                        progress(report.counts["pages"], max(total, report.counts["pages"]))
         finally:
             table.close()
     return report
@@ -373,29 +376,31 @@ def from_html(archive: Archive, source: Path, progress: Progress | None = None,
         # Each file is read, extracted and made into its WARC record by `jobs` worker processes; the
         # results come back in file order (see workers.py) and everything is written here, in that
         # order: the output does not depend on jobs.
-        for (rel, _), saved in map_in_order(read_saved_page, files, jobs):
-            if isinstance(saved, NotSaved):
-                if saved.problem is not None:
-                    report.skip(saved.problem)
-                continue
-            done += 1
-            report.counts["pages"] += 1
-            held = _already_captured(archive, saved.url, payload_digest=saved.record.payload_digest)
-            if held is None:
-                ref = warc.append_record(saved.record)
-                archive.index.record_capture(saved.url, 200, saved.fetched_at, ref.file, ref.offset)
-                held = (ref.file, ref.offset)
-            else:
-                report.counts["already_captured"] += 1
-            if isinstance(saved.result, Article):
-                for media in saved.result.media if holds_media else ():
-                    _import_media(archive, warc, source, media, saved.fetched_at, report)
-                _publish(archive, saved.result, report, held[0], held[1], saved.fetched_at)
-            else:
-                assert saved.verdict is not None
-                report.not_archived_as(saved.verdict, saved.url, saved.result, where=str(rel))
-            if progress:
-                progress(done, max(total, done))
+        with archive.index.batched() as step:
+            for (rel, _), saved in map_in_order(read_saved_page, files, jobs):
+                if isinstance(saved, NotSaved):
+                    if saved.problem is not None:
+                        report.skip(saved.problem)
+                    continue
+                done += 1
+                report.counts["pages"] += 1
+                held = _already_captured(archive, saved.url, payload_digest=saved.record.payload_digest)
+                if held is None:
+                    ref = warc.append_record(saved.record)
+                    archive.index.record_capture(saved.url, 200, saved.fetched_at, ref.file, ref.offset)
+                    held = (ref.file, ref.offset)
+                else:
+                    report.counts["already_captured"] += 1
+                if isinstance(saved.result, Article):
+                    for media in saved.result.media if holds_media else ():
+                        _import_media(archive, warc, source, media, saved.fetched_at, report)
+                    _publish(archive, saved.result, report, held[0], held[1], saved.fetched_at)
+                else:
+                    assert saved.verdict is not None
+                    report.not_archived_as(saved.verdict, saved.url, saved.result, where=str(rel))
+                step()
+                if progress:
+                    progress(done, max(total, done))
     finally:
         warc.close()
     return report

@@ -12,7 +12,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from ..outcomes import SETTLED, Outcome
 
@@ -151,12 +151,50 @@ class ArchiveIndex:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        """Several changes that must land together (the connection otherwise commits each statement)."""
+        """Several changes that must land together (the connection otherwise commits each statement).
+
+        Inside a batch (or another transaction) it is a savepoint: all or nothing still, committed with
+        the batch."""
+        if self.db.in_transaction:
+            self.db.execute("SAVEPOINT nested")
+            try:
+                yield
+            except BaseException:
+                self.db.execute("ROLLBACK TO nested")
+                self.db.execute("RELEASE nested")
+                raise
+            self.db.execute("RELEASE nested")
+            return
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield
         except BaseException:
             self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def batched(self, every: int = 500) -> Iterator[Callable[[], None]]:
+        """Many small writes (a regenerate's pages) committed every `every` steps instead of one by one:
+        the caller calls the yielded function once a step. What a crash loses is redone by running again
+        (regenerate writes nothing the index alone would know)."""
+        steps = 0
+
+        def step() -> None:
+            nonlocal steps
+            steps += 1
+            if steps % every == 0:
+                self.db.execute("COMMIT")
+                self.db.execute("BEGIN IMMEDIATE")
+
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield step
+        except BaseException:
+            try:
+                self.db.execute("COMMIT")  # what was done is done: the files of those pages are written
+            except sqlite3.Error:
+                self.db.execute("ROLLBACK")  # the next regenerate writes it again
             raise
         self.db.execute("COMMIT")
 
