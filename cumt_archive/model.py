@@ -40,8 +40,8 @@ class Media:
     name: str = ""  # attachment display name (link text); images: original file title if known
     # An image's URL as the page displays it, when that is not the original (VSB shows a scaled copy and
     # names the upload in `orisrc`): captured into the WARC so the page replays as it was seen, not saved
-    # to media/, which keeps originals.
-    shown: str = ""
+    # to media/, which keeps originals. Left out of repr, so an article's repr (and digests of it) stays as it was.
+    shown: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,12 @@ def test_quick_benchmark_reports_every_figure(tmp_path):
     assert crawl["articles_archived"] == crawl["stories"]
     assert crawl["throughput_ratio"]["min"] <= crawl["throughput_ratio"]["median"] <= crawl["throughput_ratio"]["max"]
 
+    media = results["media"]
+    assert set(media["seconds"]) == set(media["peak_mb"]) == {"streamed", "in_memory"}
+    assert media["streamed_over_in_memory_time"]["min"] <= media["streamed_over_in_memory_time"]["median"]
+
     memory = results["memory"]
+    assert all(run["media_files"] > 0 for run in memory["runs"].values())
     assert memory["peak_mb_all_processes"] > 0
     assert results["requests"]["k=0"]["per_column_other_requests"] == 0
 
