@@ -82,6 +82,18 @@ def test_a_body_over_the_size_limit_is_not_kept(tmp_path):
 
 # -- a real crawl -------------------------------------------------------------------------------
 
+def _serve_attachment(site: GeneratedSite, data: bytes, name: str, route: dict) -> str:
+    """The VSB story's attachment answered with data by the mirror as route says; its URL."""
+    vsb = site.of("vsb")[0]
+    (site.root / "news.cumt.edu.cn" / name).write_bytes(data)
+    routes_file = site.root / "news.cumt.edu.cn" / "_routes.json"
+    routes = json.loads(routes_file.read_text())
+    key = f"/system/_content/download.jsp?urltype=news.DownloadAttachUrl&owner=1&wbfileid={vsb.number}"
+    routes[key] = {"file": name, **route}
+    routes_file.write_text(json.dumps(routes))
+    return f"http://news.cumt.edu.cn{key}"
+
+
 @pytest.fixture(scope="module")
 def big_site(tmp_path_factory):
     root = tmp_path_factory.mktemp("bigsite")
@@ -90,16 +102,11 @@ def big_site(tmp_path_factory):
     image = random.Random(1).randbytes(BIG_IMAGE)
     (root / "xwzx.cumt.edu.cn" / webplus.image_path.lstrip("/")).write_bytes(image)
     attachment = random.Random(2).randbytes(BIG_ATTACHMENT)
-    (root / "news.cumt.edu.cn" / "big.pdf").write_bytes(attachment)
-    routes_file = root / "news.cumt.edu.cn" / "_routes.json"
-    routes = json.loads(routes_file.read_text())
-    key = f"/system/_content/download.jsp?urltype=news.DownloadAttachUrl&owner=1&wbfileid={vsb.number}"
-    routes[key] = {"file": "big.pdf", "chunked": True,
-                   "headers": {"Content-Type": "application/octet-stream",
-                               "Content-Disposition": f"attachment; filename=story{vsb.number}.pdf"}}
-    routes_file.write_text(json.dumps(routes))
+    attachment_url = _serve_attachment(site, attachment, "big.pdf", {"chunked": True, "headers": {
+        "Content-Type": "application/octet-stream",
+        "Content-Disposition": f"attachment; filename=story{vsb.number}.pdf"}})
     return site, {f"http://xwzx.cumt.edu.cn{webplus.image_path}": hashlib.sha256(image).hexdigest(),
-                  f"http://news.cumt.edu.cn{key}": hashlib.sha256(attachment).hexdigest()}
+                  attachment_url: hashlib.sha256(attachment).hexdigest()}
 
 
 def _sha256_file(path: Path) -> str:
@@ -166,31 +173,32 @@ def test_a_refresh_writes_revisits_not_second_copies(big_site, crawled_big):
     assert total < BIG_IMAGE + BIG_ATTACHMENT + (4 << 20)  # the big payloads are stored once
 
 
+def _assert_rebuilt_from_the_warc_in_bounded_memory(archive: Path) -> None:
+    """posts/ and media/ deleted, then `regenerate --archive` offline: the same bytes, in bounded memory."""
+    before = tree_bytes(archive, "posts", "media")
+    shutil.rmtree(archive / "posts")
+    shutil.rmtree(archive / "media")
+    code, log, maxrss_kb = _maxrss_run([sys.executable, "-m", "cumt_archive.cli", "regenerate", "--archive",
+                                        str(archive), "--quiet"], env=offline_env())
+    assert code == 0, log
+    assert maxrss_kb < REGENERATE_PEAK_LIMIT_KB, maxrss_kb
+    assert tree_bytes(archive, "posts", "media") == before
+
+
 def test_regenerate_rebuilds_large_media_from_the_warc_in_bounded_memory(big_site, crawled_big, tmp_path):
     _, originals = big_site
     archive, *_ = crawled_big
     copy = tmp_path / "copy"
     shutil.copytree(archive, copy)
-    before = tree_bytes(copy, "posts", "media")
-    shutil.rmtree(copy / "posts")
-    shutil.rmtree(copy / "media")
-    code, log, maxrss_kb = _maxrss_run([sys.executable, "-m", "cumt_archive.cli", "regenerate", "--archive",
-                                        str(copy), "--quiet"], env=offline_env())
-    assert code == 0, log
-    assert maxrss_kb < REGENERATE_PEAK_LIMIT_KB, maxrss_kb
-    assert tree_bytes(copy, "posts", "media") == before
+    _assert_rebuilt_from_the_warc_in_bounded_memory(copy)
 
 
 
 def test_a_large_body_cut_off_in_transit_is_failed_and_leaves_no_spool_file(tmp_path, mirror_factory):
     site = GeneratedSite.two_columns(tmp_path / "site", 1)
     vsb = site.of("vsb")[0]
-    (site.root / "news.cumt.edu.cn" / "cut.pdf").write_bytes(random.Random(4).randbytes(4 << 20))
-    routes_file = site.root / "news.cumt.edu.cn" / "_routes.json"
-    routes = json.loads(routes_file.read_text())
-    key = f"/system/_content/download.jsp?urltype=news.DownloadAttachUrl&owner=1&wbfileid={vsb.number}"
-    routes[key] = {"file": "cut.pdf", "truncate": True, "headers": {"Content-Type": "application/pdf"}}
-    routes_file.write_text(json.dumps(routes))
+    _serve_attachment(site, random.Random(4).randbytes(4 << 20), "cut.pdf",
+                      {"truncate": True, "headers": {"Content-Type": "application/pdf"}})
     mirror = mirror_factory(site.root)
     archive = tmp_path / "archive"
     proc = subprocess.run(crawl_command(archive, site.list_urls), cwd=REPO, env=crawl_env(mirror.proxy_url),
@@ -231,14 +239,8 @@ def test_media_that_cannot_stream_are_held_to_the_page_limit(tmp_path, mirror_fa
     import gzip
 
     site = GeneratedSite.two_columns(tmp_path / "site", 1)
-    vsb = site.of("vsb")[0]
-    (site.root / "news.cumt.edu.cn" / "packed.pdf").write_bytes(gzip.compress(random.Random(5).randbytes(3 << 20), 1))
-    routes_file = site.root / "news.cumt.edu.cn" / "_routes.json"
-    routes = json.loads(routes_file.read_text())
-    key = f"/system/_content/download.jsp?urltype=news.DownloadAttachUrl&owner=1&wbfileid={vsb.number}"
-    routes[key] = {"file": "packed.pdf", "chunked": True,
-                   "headers": {"Content-Type": "application/pdf", "Content-Encoding": "gzip"}}
-    routes_file.write_text(json.dumps(routes))
+    _serve_attachment(site, gzip.compress(random.Random(5).randbytes(3 << 20), 1), "packed.pdf",
+                      {"chunked": True, "headers": {"Content-Type": "application/pdf", "Content-Encoding": "gzip"}})
     mirror = mirror_factory(site.root)
     limited = subprocess.run(crawl_command(tmp_path / "limited", site.list_urls, "-s", "DOWNLOAD_MAXSIZE=2000000"),
                              cwd=REPO, env=crawl_env(mirror.proxy_url), capture_output=True, text=True, timeout=120)
@@ -288,14 +290,7 @@ def test_from_html_imports_a_large_media_file_in_bounded_memory(tmp_path):
     assert _warc_payloads(archive)[url] == [("response", hashlib.sha256(image).hexdigest())]
     stored = {_sha256_file(p) for p in (archive / "media").rglob("*") if p.is_file()}
     assert hashlib.sha256(image).hexdigest() in stored
-    before = tree_bytes(archive, "posts", "media")
     code, log, _ = _maxrss_run(command, env=offline_env())
     assert code == 0, log
     assert len(_warc_payloads(archive)[url]) == 1  # the same bytes are not captured again
-    shutil.rmtree(archive / "posts")
-    shutil.rmtree(archive / "media")
-    code, log, maxrss_kb = _maxrss_run([sys.executable, "-m", "cumt_archive.cli", "regenerate", "--archive",
-                                        str(archive), "--quiet"], env=offline_env())
-    assert code == 0, log
-    assert maxrss_kb < REGENERATE_PEAK_LIMIT_KB, maxrss_kb
-    assert tree_bytes(archive, "posts", "media") == before
+    _assert_rebuilt_from_the_warc_in_bounded_memory(archive)
