@@ -185,8 +185,7 @@ def _assert_rebuilt_from_the_warc_in_bounded_memory(archive: Path) -> None:
     assert tree_bytes(archive, "posts", "media") == before
 
 
-def test_regenerate_rebuilds_large_media_from_the_warc_in_bounded_memory(big_site, crawled_big, tmp_path):
-    _, originals = big_site
+def test_regenerate_rebuilds_large_media_from_the_warc_in_bounded_memory(crawled_big, tmp_path):
     archive, *_ = crawled_big
     copy = tmp_path / "copy"
     shutil.copytree(archive, copy)
