@@ -120,7 +120,7 @@ class Archive:
         paths), so the index decides: the first URL keeps the name, any other gets the name plus part of its
         urlname, which is as stable as the URL itself.
         """
-        name = post_filename(article.canonical_url, self.profile.allowed_domains)
+        name = post_name(article.canonical_url, self.profile.allowed_domains)
         path = self.layout.posts / name
         if self.index is not None:
             owner = self.index.path_owner(str(path.relative_to(self.layout.root)))
@@ -189,3 +189,8 @@ def home_rank(article: Article, url: str) -> tuple[int, str]:
     """Which of a story's URLs is its home (lowest first): the original's, then the smallest URL."""
     own_id = REGISTRY.article_id(url) or ""
     return (0 if own_id and own_id == article.origin_id else 1, url)
+
+
+def post_name(url: str, domains: list[str] | tuple[str, ...]) -> str:
+    """The Markdown file name of an article URL: a family's short name for URL shapes it knows."""
+    return post_filename(url, domains, REGISTRY.file_stem(url))

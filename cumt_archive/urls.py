@@ -70,18 +70,16 @@ def site_label(host: str, domains: list[str] | tuple[str, ...]) -> str:
     return _safe(host.replace(".", "-"))
 
 
-def post_filename(url: str, domains: list[str] | tuple[str, ...]) -> str:
+def post_filename(url: str, domains: list[str] | tuple[str, ...], family_stem: str | None = None) -> str:
     """Stable, unique Markdown file name: `xwzx-c523a537506.md`, `news-1002-71704.md`, ...
 
-    Article URL shapes that a CMS family knows give short readable names; anything else gets a
-    slug plus part of its urlname so that two URLs never share a file.
+    An article URL shape a CMS family knows gives a short readable name (family_stem, which the
+    family registry derives from the URL: see archive.post_name); anything else gets a slug plus part
+    of its urlname so that two URLs never share a file.
     """
     parts = urlsplit(url)
     label = site_label((parts.hostname or "").lower(), domains)
     path = parts.path
-    from .extract.families import REGISTRY  # each family knows its article URL shapes; imported late (cycle)
-
-    family_stem = REGISTRY.file_stem(url)
     if family_stem:
         return f"{label}-{_safe(family_stem)}.md"
     stem = _safe(unquote(path + ("?" + parts.query if parts.query else "")))[:60]

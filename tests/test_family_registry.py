@@ -20,7 +20,7 @@ from cumt_archive.extract.html import text_of
 from cumt_archive.extract.page import ArticleParts, ParsedPage
 from cumt_archive.model import Article, ListItem, ListPage, Media, NotArticle, RawPage
 from cumt_archive.pagination import page_url
-from cumt_archive.urls import post_filename
+from cumt_archive.archive import post_name
 
 _ARTICLE = re.compile(r"/toy/article/(\d+)$")
 
@@ -118,11 +118,11 @@ def test_list_parsing_and_pagination_reach_a_registered_family(toy_registered):
 
 
 def test_file_names_and_article_ids_come_from_the_family(toy_registered):
-    assert post_filename("https://www.toy.example/toy/article/42", ["toy.example"]) == "www-toy-42.md"
+    assert post_name("https://www.toy.example/toy/article/42", ["toy.example"]) == "www-toy-42.md"
     assert REGISTRY.article_id("https://www.toy.example/toy/article/42") == "42"
 
 
 def test_registered_families_keep_their_own_shapes():
-    assert post_filename("http://xwzx.cumt.edu.cn/33/a2/c523a537506/page.htm", ["cumt.edu.cn"]) == "xwzx-c523a537506.md"
-    assert post_filename("https://news.cumt.edu.cn/info/1002/71704.htm", ["cumt.edu.cn"]) == "news-1002-71704.md"
+    assert post_name("http://xwzx.cumt.edu.cn/33/a2/c523a537506/page.htm", ["cumt.edu.cn"]) == "xwzx-c523a537506.md"
+    assert post_name("https://news.cumt.edu.cn/info/1002/71704.htm", ["cumt.edu.cn"]) == "news-1002-71704.md"
     assert REGISTRY.article_id("https://news.cumt.edu.cn/content.jsp?urltype=news.NewsContentUrl&wbtreeid=1&wbnewsid=7") == "7"

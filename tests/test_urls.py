@@ -1,4 +1,5 @@
-from cumt_archive.urls import canonical_url, media_relpath, post_filename, urlname
+from cumt_archive.archive import post_name
+from cumt_archive.urls import canonical_url, media_relpath, urlname
 
 SEED_URL = "http://xwzx.cumt.edu.cn/33/a2/c523a537506/page.htm"
 DOMAINS = ("cumt.edu.cn",)
@@ -23,18 +24,18 @@ def test_non_default_port_and_query_are_kept():
 
 
 def test_post_filenames_are_short_for_known_shapes():
-    assert post_filename(SEED_URL, DOMAINS) == "xwzx-c523a537506.md"
-    assert post_filename("http://news.cumt.edu.cn/info/1002/71704.htm", DOMAINS) == "news-1002-71704.md"
-    assert post_filename("http://xwzx.cumt.edu.cn/33/a2/c523a537506/page.psp", DOMAINS) == "xwzx-c523a537506-psp.md"
-    assert post_filename("http://cs.fudan.edu.cn/1c/58/c35229a466008/page.htm", DOMAINS) == \
+    assert post_name(SEED_URL, DOMAINS) == "xwzx-c523a537506.md"
+    assert post_name("http://news.cumt.edu.cn/info/1002/71704.htm", DOMAINS) == "news-1002-71704.md"
+    assert post_name("http://xwzx.cumt.edu.cn/33/a2/c523a537506/page.psp", DOMAINS) == "xwzx-c523a537506-psp.md"
+    assert post_name("http://cs.fudan.edu.cn/1c/58/c35229a466008/page.htm", DOMAINS) == \
         "cs-fudan-edu-cn-c35229a466008.md"
 
 
 def test_other_urls_get_unique_safe_names():
-    a = post_filename("http://news.cumt.edu.cn/content.jsp?urltype=news.NewsContentUrl&wbtreeid=1002&wbnewsid=1", DOMAINS)
-    b = post_filename("http://news.cumt.edu.cn/content.jsp?urltype=news.NewsContentUrl&wbtreeid=1002&wbnewsid=2", DOMAINS)
+    a = post_name("http://news.cumt.edu.cn/content.jsp?urltype=news.NewsContentUrl&wbtreeid=1002&wbnewsid=1", DOMAINS)
+    b = post_name("http://news.cumt.edu.cn/content.jsp?urltype=news.NewsContentUrl&wbtreeid=1002&wbnewsid=2", DOMAINS)
     assert a != b
-    hostile = post_filename("http://evil.cumt.edu.cn/%2e%2e/%2e%2e/etc/passwd?x=/../../" + "a" * 500, DOMAINS)
+    hostile = post_name("http://evil.cumt.edu.cn/%2e%2e/%2e%2e/etc/passwd?x=/../../" + "a" * 500, DOMAINS)
     assert "/" not in hostile and ".." not in hostile.replace("..md", "")
     assert len(hostile) <= 130
 
