@@ -439,7 +439,8 @@ def _import_media(archive: Archive, warc: WarcCapture, source: Path, media: Medi
         return
     assert archive.index is not None
     with open(path, "rb") as handle:  # a video is read in chunks, never whole
-        digest = sha1_b32(hashlib.file_digest(handle, "sha1"))
+        sha1 = hashlib.file_digest(handle, "sha1")
+    digest = sha1_b32(sha1)
     if _already_captured(archive, media.url, digest) is None:
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         ref = warc.write_file(media.url, FileBytes.of(path), {"Content-Type": content_type}, fetched_at,
@@ -453,6 +454,7 @@ def _import_media(archive: Archive, warc: WarcCapture, source: Path, media: Medi
     tmp = target.with_name(f".{target.name}.tmp-copy")
     shutil.copyfile(path, tmp)
     tmp.replace(target)
-    MediaFiles(archive.layout.media, archive.index).share_payload(str(target.relative_to(archive.layout.media)))
+    MediaFiles(archive.layout.media, archive.index).share_payload(str(target.relative_to(archive.layout.media)),
+                                                                  sha1.hexdigest())
     report.counts["media_copied"] += 1
 

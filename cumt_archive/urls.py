@@ -70,6 +70,11 @@ def site_label(host: str, domains: list[str] | tuple[str, ...]) -> str:
     return _safe(host.replace(".", "-"))
 
 
+def is_web_url(url: str) -> bool:
+    """http(s) only: data:, file:, javascript: ... are never fetched."""
+    return url.lower().startswith(("http://", "https://"))
+
+
 def post_filename(url: str, domains: list[str] | tuple[str, ...], family_stem: str | None = None) -> str:
     """Stable, unique Markdown file name: `xwzx-c523a537506.md`, `news-1002-71704.md`, ...
 

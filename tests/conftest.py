@@ -81,3 +81,18 @@ def tree_bytes(root: Path, *folders: str) -> dict[str, bytes]:
                 if path.is_file():
                     out[str(path.relative_to(root))] = path.read_bytes()
     return out
+
+
+@pytest.fixture(scope="session")
+def crawled_fixture_site(tmp_path_factory) -> Path:
+    """The bundled fixture site (tests/fixtures/site) crawled once by the real spider, for the tests that
+    only read the archive it makes (WARC capture, pywb, WACZ, ReplayWeb.page). Copy it before changing it."""
+    import json
+
+    site = FIXTURES / "site"
+    lists = json.loads((site / "EXPECTED.json").read_text(encoding="utf-8"))["lists"]
+    archive = tmp_path_factory.mktemp("fixture-site") / "archive"
+    with MirrorServer(site) as mirror:
+        result = run_crawl(archive, lists, mirror.proxy_url)
+    assert result.returncode == 0, result.log
+    return archive

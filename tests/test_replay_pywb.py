@@ -16,8 +16,7 @@ import pytest
 
 from cumt_archive.store.cdxj import INDEX_NAME
 from cumt_archive.store.warc import warc_files
-from conftest import run_crawl
-from test_crawl_site import EXPECTED, SITE, site_bytes
+from test_crawl_site import EXPECTED, site_bytes
 
 BIN = Path(sys.executable).parent
 
@@ -43,14 +42,9 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 @pytest.fixture(scope="module")
-def wayback(tmp_path_factory):
-    from cumt_archive.mirror import MirrorServer
-
+def wayback(tmp_path_factory, crawled_fixture_site):
     base = tmp_path_factory.mktemp("pywb")
-    archive = base / "archive"
-    with MirrorServer(SITE) as mirror:
-        result = run_crawl(archive, EXPECTED["lists"], mirror.proxy_url)
-    assert result.returncode == 0, result.log
+    archive = crawled_fixture_site
     # A pywb collection made by pywb's own wb-manager, holding our WARC files and our CDXJ index.
     root = base / "pywb"
     root.mkdir()

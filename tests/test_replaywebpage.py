@@ -16,8 +16,7 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from conftest import run_crawl
-from test_crawl_site import EXPECTED, SITE, site_bytes
+from test_crawl_site import EXPECTED, site_bytes
 
 CHROMIUM = Path("/usr/bin/chromium")
 DRIVER_DIR = Path(__file__).parent / "replayweb"
@@ -66,15 +65,11 @@ def media(url: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def replayed(tmp_path_factory):
+def replayed(tmp_path_factory, crawled_fixture_site):
     require_browser_and_driver()
-    from cumt_archive.mirror import MirrorServer
-
     base = tmp_path_factory.mktemp("replaywebpage")
     archive = base / "archive"
-    with MirrorServer(SITE) as mirror:
-        crawl = run_crawl(archive, EXPECTED["lists"], mirror.proxy_url)
-    assert crawl.returncode == 0, crawl.log
+    shutil.copytree(crawled_fixture_site, archive)  # export opens the archive: not the shared copy
     package = base / "cumt.wacz"
     export = subprocess.run([sys.executable, "-m", "cumt_archive.cli", "export", "--archive", str(archive),
                              "--wacz", str(package)], capture_output=True, text=True, timeout=120)

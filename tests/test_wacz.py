@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 from cumt_archive.store.warc import warc_files
-from conftest import run_crawl
-from test_crawl_site import EXPECTED, SITE
+from test_crawl_site import EXPECTED
 
 BIN = Path(sys.executable).parent
 
 
-def test_export_writes_a_valid_wacz_with_every_article_as_a_page(tmp_path):
-    from cumt_archive.mirror import MirrorServer
-
+def test_export_writes_a_valid_wacz_with_every_article_as_a_page(tmp_path, crawled_fixture_site):
     archive = tmp_path / "archive"
-    with MirrorServer(SITE) as mirror:
-        assert run_crawl(archive, EXPECTED["lists"], mirror.proxy_url).returncode == 0
+    shutil.copytree(crawled_fixture_site, archive)  # export opens the archive: not the shared copy
     package = tmp_path / "out" / "cumt.wacz"
     export = subprocess.run([sys.executable, "-m", "cumt_archive.cli", "export", "--archive", str(archive),
                              "--wacz", str(package)], capture_output=True, text=True, timeout=120)

@@ -30,7 +30,7 @@ from cumt_archive.store.warc import warc_files
 from cumt_archive.urls import media_relpath
 from conftest import REPO, run_crawl, tree_bytes
 from sitegen import GeneratedSite
-from test_crawl_site import EXPECTED, SITE, site_bytes
+from test_crawl_site import EXPECTED, site_bytes
 
 
 def records(archive: Path) -> list[dict]:
@@ -66,15 +66,9 @@ def regenerate(archive: Path) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, env=offline_env(), timeout=120)
 
 
-@pytest.fixture(scope="module")
-def crawled(tmp_path_factory):
-    from cumt_archive.mirror import MirrorServer
-
-    archive = tmp_path_factory.mktemp("warc") / "archive"
-    with MirrorServer(SITE) as mirror:
-        result = run_crawl(archive, EXPECTED["lists"], mirror.proxy_url)
-    assert result.returncode == 0, result.log
-    return archive
+@pytest.fixture
+def crawled(crawled_fixture_site):
+    return crawled_fixture_site
 
 
 def media_urls() -> list[str]:

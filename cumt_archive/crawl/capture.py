@@ -72,11 +72,12 @@ class PageCapture:
     def response_received(self, response: Response, request: Request) -> None:
         exchange = exchange_of(response, request)
         spool = spooled_body(response)
+        dedupe = deduplicable(exchange)
         if spool is not None:  # its digest was taken as it streamed in
             digest: str | None = sha1_b32(spool.sha1)
         else:
-            digest = sha1_b32(hashlib.sha1(exchange.body)) if deduplicable(exchange) else None
-        earlier = self.payloads.find(digest) if digest and deduplicable(exchange) else None
+            digest = sha1_b32(hashlib.sha1(exchange.body)) if dedupe else None
+        earlier = self.payloads.find(digest) if dedupe and digest else None
         if earlier is not None and earlier.target_url != exchange.url and _is_page(exchange):
             # A page is read back by reference as the URL it was captured under; only media (never
             # read as pages) are deduplicated across URLs.
@@ -85,7 +86,7 @@ class PageCapture:
         with self.index.transaction():  # one commit for both rows
             if written.revisit:
                 self.revisits += 1
-            elif digest and deduplicable(exchange):
+            elif dedupe and digest:
                 self.payloads.add(digest, exchange.url, written.warc_date, written.ref)
             self.index.record_capture(exchange.url, exchange.status, written.warc_date, written.ref.file,
                                       written.ref.offset)

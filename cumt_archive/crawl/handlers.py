@@ -128,6 +128,8 @@ class _SpoolingAgent(_ScrapyAgent):
     else (proxies, TLS, timeouts, size limits, data-loss checks, signals) stays Scrapy's own.
     """
 
+    _spool: SpooledBody | None = None  # this download's, when its body streams to disk
+
     def _cb_bodyready(self, txresponse: TxResponse, request: Request) -> Any:
         length = None if txresponse.length == UNKNOWN_LENGTH else int(txresponse.length)
         encoding = txresponse.headers.getRawHeaders(b"content-encoding", [None])[0]
@@ -151,7 +153,7 @@ class _SpoolingAgent(_ScrapyAgent):
 
     def _cb_bodydone(self, result: Any, url: str) -> Response:
         response = super()._cb_bodydone(result, url)
-        spool: SpooledBody | None = getattr(self, "_spool", None)
+        spool = self._spool
         if spool is None:
             return response
         spool.finish()

@@ -18,12 +18,13 @@ from scrapy.pipelines.media import FileException, MediaPipeline, _MediaRequestFi
 from twisted.python.failure import Failure
 
 from ..archive import Duplicate
-from .handlers import SPOOL_DIR_META, SPOOL_THRESHOLD_META, spooled_body
+from .handlers import DEFAULT_SPOOL_THRESHOLD, SPOOL_DIR_META, SPOOL_THRESHOLD_META, spooled_body
 from .refusals import media_failure_verdict
 from .run import STORAGE_ERRORS, get_run
 from ..model import Article
 from ..store.files import atomic_write
 from ..store.media_files import MediaFiles
+from ..store.spool import SpooledBody
 from ..store.warc import WarcRef
 from ..outcomes import Outcome
 from ..urls import canonical_url, media_relpath, urlname
@@ -77,6 +78,12 @@ class AtomicFSFilesStore(FSFilesStore):
         if self.media_files is not None:
             self.media_files.share_payload(str(path))
 
+    def persist_spooled(self, path: str, spool: SpooledBody) -> None:
+        """persist_file for a body the download streamed to disk: a link to that file, no copy."""
+        spool.link_to(Path(self.basedir) / path)
+        if self.media_files is not None:
+            self.media_files.share_payload(path, spool.sha1.hexdigest())
+
 
 class OriginalMediaPipeline(FilesPipeline):
     """Images and attachments with their original bytes (FilesPipeline, not the re-encoding ImagesPipeline)."""
@@ -98,7 +105,8 @@ class OriginalMediaPipeline(FilesPipeline):
             "MEDIA_MAXSIZE", crawler.settings.getint("DOWNLOAD_MAXSIZE"))
         # Bodies above this size stream to disk as they download (crawl/handlers.py), never whole in memory.
         pipeline.spool_meta = {SPOOL_DIR_META: str(run.archive.layout.spool),  # type: ignore[attr-defined]
-                               SPOOL_THRESHOLD_META: crawler.settings.getint("MEDIA_SPOOL_THRESHOLD", 1 << 20)}
+                               SPOOL_THRESHOLD_META: crawler.settings.getint("MEDIA_SPOOL_THRESHOLD",
+                                                                             DEFAULT_SPOOL_THRESHOLD)}
         return pipeline
 
     def get_media_requests(self, item: ArticleItem, info: MediaPipeline.SpiderInfo) -> list[Request]:
@@ -138,22 +146,21 @@ class OriginalMediaPipeline(FilesPipeline):
             return _shown_copy_info(request.url, "downloaded")  # the capture has put it in the WARC
         if spool is None:
             return await super().media_downloaded(response, request, info, item=item)
-        # FilesPipeline reads response.body; a spooled body is on disk: the same steps, from the file.
+        # FilesPipeline's own steps refuse an empty response.body; a spooled body is on disk.
         self.inc_stats("downloaded")
         path = self.file_path(request, response=response, info=info, item=item)
-        try:
-            spool.link_to(Path(self.store.basedir) / path)  # type: ignore[attr-defined]
-            if self.store.media_files is not None:  # type: ignore[attr-defined]
-                self.store.media_files.share_payload(path, spool.sha1.hexdigest())  # type: ignore[attr-defined]
-        except STORAGE_ERRORS as exc:
-            self.run.storage_failed(exc, f"writing media {request.url}")  # type: ignore[attr-defined]
-            raise FileException(f"cannot write media: {exc}") from exc
-        return {"url": request.url, "path": path, "checksum": spool.md5_hex, "status": "downloaded"}
+        return {"url": request.url, "path": path, "status": "downloaded",
+                "checksum": self.file_downloaded(response, request, info, item=item)}
 
     def file_downloaded(self, response: Response, request: Request, info: MediaPipeline.SpiderInfo, *,
                         item: Any = None) -> Any:
         try:
-            return super().file_downloaded(response, request, info, item=item)
+            spool = spooled_body(response)
+            if spool is None:
+                return super().file_downloaded(response, request, info, item=item)
+            self.store.persist_spooled(self.file_path(request, response=response, info=info, item=item),  # type: ignore[attr-defined]
+                                       spool)
+            return spool.md5_hex
         except STORAGE_ERRORS as exc:
             self.run.storage_failed(exc, f"writing media {request.url}")  # type: ignore[attr-defined]
             raise FileException(f"cannot write media: {exc}") from exc

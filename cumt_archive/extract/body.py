@@ -15,6 +15,7 @@ from urllib.parse import urljoin
 from lxml import etree
 
 from ..model import Block, ImageBlock, Media, TextBlock
+from ..urls import is_web_url
 from .html import Element, drop_tree
 
 
@@ -340,7 +341,7 @@ class BodyConverter:
         if match:
             title = match.group(1)
         shown = urljoin(self.base_url, (el.get("src") or "").strip())
-        if shown == src or not shown.lower().startswith(("http://", "https://")):
+        if shown == src or not is_web_url(shown):
             shown = ""
         state.blocks.append(ImageBlock(Media(src, title, shown)))
 

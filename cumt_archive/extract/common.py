@@ -8,6 +8,7 @@ from typing import Callable
 from urllib.parse import unquote, urljoin
 
 from ..model import ListItem, Media, RawPage, Reason
+from ..urls import is_web_url
 from .body import Embedded
 from .html import Element, text_of
 
@@ -248,10 +249,6 @@ def image_url(el: Element, base_url: str, original_attr: str, icons: re.Pattern[
         return None
     url = urljoin(base_url, src)
     return url if is_web_url(url) else None  # data:, file:, javascript: ... are never fetched
-
-
-def is_web_url(url: str) -> bool:
-    return url.lower().startswith(("http://", "https://"))
 
 
 def resolve(base_url: str, href: str | None) -> str:

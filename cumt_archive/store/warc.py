@@ -363,7 +363,7 @@ class WarcCapture:
             offset = self._append("response", exchange.url, date, content_type, [head], payload, [], response_id,
                                   payload_digest=payload_digest,
                                   level=compression_level(exchange.response_headers, probe))
-            digest = payload_digest or sha1_b32(hashlib.sha1(exchange.body))
+            digest = self._last_digest or _EMPTY_DIGEST  # given, or taken as the record was written
         if self._cdxj is not None:
             self._cdxj.add(exchange.url, date, "warc/revisit" if revisit_of is not None else
                            _mime(exchange.response_headers), exchange.status, digest, self._last_length, offset)
@@ -375,14 +375,7 @@ class WarcCapture:
 
     def write(self, page: RawPage) -> WarcRef:
         """A page known only by its decoded body and headers (saved pages): one response record."""
-        head = _saved_response_head(page)
-        date = page.fetched_at or warc_now()
-        offset = self._append("response", page.url, date, "application/http; msgtype=response",
-                              [head], [memoryview(page.body)] if page.body else [])
-        if self._cdxj is not None:
-            self._cdxj.add(page.url, date, _mime(page.headers.items()), page.status or 200,
-                           self._last_digest or _EMPTY_DIGEST, self._last_length, offset)
-        return WarcRef(self.name, offset)
+        return self.append_record(page_record(page))
 
     def write_file(self, url: str, body: FileBody, headers: dict[str, str], fetched_at: str,
                    payload_digest: str | None = None) -> WarcRef:
