@@ -13,7 +13,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# Bytecode for the package, as pip writes it for a regular install (an editable one writes none, and
+# where PYTHONDONTWRITEBYTECODE is set Python never does): every command and worker then starts
+# without compiling ~60 modules (0.1 s). Only changed files are compiled again.
 setup: $(STAMP)
+	$(PY) -m compileall -q cumt_archive
 
 tests/hexo/node_modules/.package-lock.json: tests/hexo/package-lock.json
 	cd tests/hexo && npm ci --no-audit --no-fund --loglevel=error

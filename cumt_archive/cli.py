@@ -14,18 +14,13 @@ import sys
 import time
 from pathlib import Path
 
-from .archive import Archive, ArchiveError, IndexDamaged
-from .preflight import archive_write_problem
-from .profile import ProfileError, load_profile
-from .progress import Progress, rate_text
-from .regenerate import SourceError, check_source, from_html, from_warc
-from .render import LAYOUTS, MEDIA_LINKS
-from .status import REMEMBERED, IndexUnreadable, StatusError, format_table, read_status, remembered_settings
-from .store.cdxj import update_cdxj
+# Only what parsing the arguments needs is loaded here; each command loads the rest (extraction,
+# the archive) once the arguments are read, so regenerate can start its workers' fork server first.
+from .model import LAYOUTS, MEDIA_LINKS
 from .store.files import ArchiveLayout
 from .store.lock import ArchiveBusy
 from .version import version_text
-from .workers import JobsError, check_jobs
+from .workers import JobsError, check_jobs, start_fork_server
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
 
@@ -86,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _settings_for(args: argparse.Namespace, remembered: dict[str, str]) -> tuple[dict[str, str], list[str]]:
     """The output settings of this run: a flag wins and is remembered, else the archive's own, else defaults."""
+    from .status import REMEMBERED
+
     given = {"profile": args.profile, "render.layout": args.layout, "render.media_links": args.media_links}
     defaults = {"profile": "cumt", "render.layout": "seed", "render.media_links": "original"}
     chosen, changes = {}, []
@@ -101,6 +98,14 @@ def _regenerate(args: argparse.Namespace) -> int:
     layout = ArchiveLayout(args.archive)
     # Everything that can be refused is refused before the archive is created or touched.
     jobs = check_jobs(args.jobs)
+    from .archive import Archive
+    from .preflight import archive_write_problem
+    from .profile import load_profile
+    from .progress import Progress, rate_text
+    from .regenerate import check_source, from_html, from_warc
+    from .status import remembered_settings
+    from .store.cdxj import update_cdxj
+
     if args.from_html is not None:
         check_source(args.from_html)
     elif not layout.index.is_file():
@@ -141,7 +146,15 @@ def _regenerate(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .check import CheckReport, check_archive, index_health, rebuild_index, set_aside_damaged_index
+    from .archive import Archive
+    from .check import (
+        CheckReport,
+        check_archive,
+        index_health,
+        rebuild_index,
+        set_aside_damaged_index,
+    )
+    from .profile import load_profile
     from .store.index import ArchiveIndex
     from .store.lock import ArchiveLock
 
@@ -195,6 +208,8 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from .status import format_table, read_status
+
     status = read_status(args.archive)
     print(status.to_json() if args.json else format_table(status))
     return EXIT_OK
@@ -203,13 +218,23 @@ def _status(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
+    if args.command == "regenerate" and args.jobs >= 0 and check_jobs(args.jobs) > 1:
+        # Before this process loads extraction: the workers' fork server loads it at the same time.
+        start_fork_server(["cumt_archive.regenerate"])
+    from .archive import ArchiveError, IndexDamaged
+    from .profile import ProfileError
+    from .regenerate import SourceError
+    from .status import IndexUnreadable, StatusError
+
     try:
         if args.command == "regenerate":
             return _regenerate(args)
         if args.command == "check":
             return _check(args)
         if args.command == "export":
-            from .export_wacz import export_command  # only export needs the wacz tool loaded
+            from .export_wacz import (
+                export_command,  # only export needs the wacz tool loaded
+            )
 
             return export_command(args.archive, args.wacz)
         return _status(args)

@@ -13,6 +13,14 @@ from enum import StrEnum
 from typing import Literal, Mapping, Union
 from urllib.parse import urlsplit
 
+# How an article's Markdown is laid out and where its media links point (render.py; the archive
+# remembers both). Here, with the other vocabularies, so a command line can offer them without
+# loading the renderer.
+Layout = Literal["seed", "inline"]
+MediaLinks = Literal["original", "local"]
+LAYOUTS = ("seed", "inline")
+MEDIA_LINKS = ("original", "local")
+
 
 @dataclass(frozen=True)
 class RawPage:

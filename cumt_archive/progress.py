@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Callable, TextIO
+from typing import TYPE_CHECKING, Callable, TextIO
 
-from tqdm import tqdm
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 
 def duration_text(seconds: float) -> str:
@@ -57,6 +58,8 @@ class Progress:
     def __call__(self, done: int, total: int | None) -> None:
         if self.tty:
             if self.bar is None:
+                from tqdm import tqdm  # a terminal's bar only: cron and pipes never pay for loading it
+
                 self.bar = tqdm(total=total, desc=self.label, unit="page", file=self.stream, leave=False)
             if total and self.bar.total != total:
                 self.bar.total = total

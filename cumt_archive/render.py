@@ -5,18 +5,15 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Callable
 
 import yaml
 
 from .extract.body import escape_line_start, escape_template, escape_text
-from .model import Article, ImageBlock, Media, TextBlock
+from .model import LAYOUTS, MEDIA_LINKS, Article, ImageBlock, Layout, Media, MediaLinks, TextBlock
 from .profile import Profile
 
-Layout = Literal["seed", "inline"]
-MediaLinks = Literal["original", "local"]
-LAYOUTS = ("seed", "inline")
-MEDIA_LINKS = ("original", "local")
+__all__ = ["LAYOUTS", "MEDIA_LINKS", "Layout", "MediaLinks", "RenderOptions", "render", "yaml_scalar"]
 
 # A plain scalar is only emitted when no YAML reader (PyYAML's 1.1 or js-yaml's
 # 1.2 schemas, as Hexo uses) could read it as anything but this same string.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import TypeAlias
 
-from bs4.dammit import UnicodeDammit
 from lxml import etree
 from w3lib.encoding import html_to_unicode
 
@@ -23,6 +22,8 @@ _PARSER = etree.HTMLParser()
 def _guess_encoding(body: bytes) -> str | None:
     # Chinese university pages without any declared charset are UTF-8 or GB18030;
     # try them strictly in that order before anything looser.
+    from bs4.dammit import UnicodeDammit  # only for the rare page that declares no charset (a slow import)
+
     return UnicodeDammit(body[:65536], ["utf-8", "gb18030"]).original_encoding
 
 
