@@ -247,10 +247,24 @@ def test_title_lines_and_info_lines_match_reference_on_random_pages() -> None:
     for html in _random_pages(5):
         doc = parse_text(html)
         region, body = doc.xpath("//*[@id='region']")[0], doc.xpath("//*[@id='body']")[0]
+        holder = body.getparent()
         for title in ("关于 通知-站点", "关于 通知", "通知"):
             assert common.title_lines(region, body, title) == _reference_title_lines(region, body, title), html
-        ours = common._lines_with(region, body, common._DATE_HINT, None)
+        ours = common._date_lines(region, body, None)
         assert [(el, text) for el, text in ours] == _reference_lines_with(region, body, common._DATE_HINT), html
+        # The body is taken out of the tree for each query and put back where it was, tail and all.
+        assert etree.tostring(doc, encoding=str) == etree.tostring(parse_text(html), encoding=str)
+        assert body.getparent() is holder
+
+
+def test_lines_of_a_region_inside_the_body_are_none() -> None:
+    doc = parse_text("<html><head><title>通知</title></head><body><div id='body'><p id='inner'>通知</p>"
+                     "<p>发布时间：2024-05-06</p></div><p>2023-01-02 通知</p></body></html>")
+    body, inner = doc.xpath("//*[@id='body']")[0], doc.xpath("//*[@id='inner']")[0]
+    assert common.title_lines(inner, body, "通知") == [] and common._date_lines(body, body, None) == []
+    # the same queries from the page's root find what lies outside the body, and only that
+    assert [text for _, text in common._date_lines(doc, body, None)] == ["2023-01-02 通知"]
+    assert common.title_lines(doc, body, "通知") == []  # (the line says more than the title: no title line)
 
 
 def _reference_innermost(found: list[Element]) -> Element | None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Callable
+from typing import Any, Callable
 from urllib.parse import unquote, urljoin
+
+from lxml import etree
 
 from ..model import ListItem, Media, RawPage, Reason
 from ..urls import is_web_url
@@ -101,30 +103,47 @@ def page_title(doc: Element) -> str:
 
 _LINE_TAGS = frozenset("div p td th li dd dt h1 h2 h3 h4 h5 h6 tr table ul ol form body section article".split())
 _DATE_HINT = re.compile(r"(?:19|20)\d{2}\s*[-./年]|\d{1,2}\s*[-/.]\s*\d{1,2}\s+(?:19|20)\d{2}")
-# The text nodes a hint can match in, as XPath: every match of _DATE_HINT holds "19" or "20".
-_HINT_TEXT = {_DATE_HINT: "descendant::text()[contains(., '19') or contains(., '20')]"}
+# The text nodes _DATE_HINT can match in, as an XPath test: every match holds "19" or "20".
+_MAY_HOLD_DATE = "contains(., '19') or contains(., '20')"
+_TEXT_NODES = {test: etree.XPath(f"descendant::text()[{test}]") for test in (_MAY_HOLD_DATE, "normalize-space()")}
 
 
-def _lines_with(root: Element, body: Element | None, hint: re.Pattern[str],
+def _text_nodes_outside(root: Element, body: Element | None, test: str) -> list[Any]:
+    """root's text nodes that pass an XPath test (lxml filters them in C), in page order, leaving out
+    those of body and its tail.
+
+    The body is taken out of the tree for the length of the query: most of a long article's text
+    nodes then never become Python strings only to be passed over. (Its tail goes with it: both
+    callers skip a tail of the body anyway, as text of an element around the body.)
+    """
+    query = _TEXT_NODES[test]
+    if body is None:
+        return query(root)  # type: ignore[no-any-return]
+    parent = body.getparent()
+    if parent is None or root is body or body in root.iterancestors():
+        return []  # root lies inside the body: all of its text is the body's
+    index = parent.index(body)
+    parent.remove(body)
+    try:
+        return query(root)  # type: ignore[no-any-return]
+    finally:
+        parent.insert(index, body)
+
+
+def _date_lines(root: Element, body: Element | None,
                 skip: Callable[[Element], bool] | None) -> list[tuple[Element, str]]:
-    """(line element, its text) for each line of root outside body whose text nodes match hint, in page order.
+    """(line element, its text) for each line of root outside body whose text nodes match _DATE_HINT, in
+    page order.
 
     Works from the text nodes, so only the few lines that hold a match are ever joined into text: linear
     in the page however deep it nests (joining every element's text would not be).
     """
     around = set(body.iterancestors()) if body is not None else set()
-    # Every text node inside the body is passed over below, whatever it holds: telling them apart first
-    # spares the body's text (most of a long article) the hint's search.
-    inside = set(body.iter()) if body is not None else set()
     lines: dict[Element, None] = {}
-    # Only text nodes that hint can match become Python strings (lxml filters the rest in C).
-    for node in root.xpath(_HINT_TEXT[hint] if hint in _HINT_TEXT else ".//text()"):
-        owner = node.getparent()  # the element whose text or tail the node is
-        if owner in inside and not (owner is body and node.is_tail):
+    for node in _text_nodes_outside(root, body, _MAY_HOLD_DATE):
+        if not _DATE_HINT.search(node):
             continue
-        if not hint.search(node):
-            continue
-        el = owner
+        el = node.getparent()  # the element whose text or tail the node is
         if el is None or not isinstance(el.tag, str):
             continue
         if node.is_tail:
@@ -148,7 +167,7 @@ def info_line_date(root: Element, body: Element | None,
     Labelled first (发布时间：2021-06-01); else an unlabelled date in a short line that also holds the
     author, editor, source or the click counter (`2021年04月09日 17:40  责编：宣传部  点击：..`).
     """
-    lines = _lines_with(root, body, _DATE_HINT, skip)
+    lines = _date_lines(root, body, skip)
     for _, text in lines:
         found = labelled_date(text)
         if found:
@@ -175,7 +194,7 @@ def title_lines(root: Element, body: Element | None, page_title: str) -> list[st
     around = set(body.iterancestors()) if body is not None else set()
     found: list[str] = []
     # Text nodes of nothing but XML whitespace (most, in indented HTML) join to "": lxml leaves them out in C.
-    for node in root.xpath("descendant::text()[normalize-space()]"):
+    for node in _text_nodes_outside(root, body, "normalize-space()"):
         piece = " ".join(node.split())
         if len(piece) < 2 or piece not in page_title:
             continue
