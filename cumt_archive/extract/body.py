@@ -33,7 +33,7 @@ ImageSource = Callable[[Element, str], "str | None"]
 AttachmentOf = Callable[[Element, str], "Media | None"]
 EmbeddedOf = Callable[[Element, str], "Embedded | None"]
 # Elements that may stand for a player or a script-drawn viewer (everything else skips the hook).
-_EMBED_TAGS = frozenset("script video audio source embed div img span p".split())
+EMBED_TAGS = frozenset("script video audio source embed div img span p".split())
 
 BLOCK_TAGS = frozenset(
     "p div section article header footer main aside h1 h2 h3 h4 h5 h6 ul ol li dl dt dd "
@@ -179,15 +179,20 @@ class BodyConverter:
     hooks_ignore_runs: the family promises that its hooks return None for every `<span>` and `<font>` that
     carries only presentational attributes (_RUN_ATTRIBUTES). A block made of nothing but such runs (a
     Word paragraph) is then read as its text pieces in order, without walking (and asking about) each run.
+    attachment_tags, embed_tags: the only tags for which attachment_of and embedded_of can answer (the
+    walk asks about no other element: a call per element adds up on pages of thousands of paragraphs).
     """
 
     def __init__(self, base_url: str, image_source: ImageSource, attachment_of: AttachmentOf,
-                 embedded_of: EmbeddedOf | None = None, hooks_ignore_runs: bool = False) -> None:
+                 embedded_of: EmbeddedOf | None = None, hooks_ignore_runs: bool = False,
+                 attachment_tags: frozenset[str] | None = None, embed_tags: frozenset[str] = EMBED_TAGS) -> None:
         self.base_url = base_url
         self.image_source = image_source
         self.attachment_of = attachment_of
         self.embedded_of = embedded_of
         self.hooks_ignore_runs = hooks_ignore_runs
+        self.attachment_tags = attachment_tags
+        self.embed_tags = embed_tags & EMBED_TAGS if embedded_of is not None else frozenset()
 
     def convert(self, root: Element, *spill: Element) -> tuple[list[Block], list[Media]]:
         """Blocks of root's content, then of `spill`: elements a stray end tag pushed out of the body."""
@@ -229,21 +234,22 @@ class BodyConverter:
         tag = el.tag
         if not isinstance(tag, str):  # comments (Word's VML conditionals included), processing instructions
             return
-        tag = tag.lower()
+        # (libxml2's HTML parser gives every tag in lower case)
         style = el.get("style")
         if style and _hides(style):
             return
-        if self.embedded_of is not None and tag in _EMBED_TAGS:
-            embedded = self.embedded_of(el, self.base_url)
+        if tag in self.embed_tags:
+            embedded = self.embedded_of(el, self.base_url)  # type: ignore[misc]  # (embed_tags is empty without it)
             if embedded is not None:
                 self._add_embedded(embedded, state)
                 return
         if tag in SKIP_TAGS:
             return
-        attachment = self.attachment_of(el, self.base_url)
-        if attachment is not None:
-            self._add_attachment(el, attachment, state)
-            return
+        if self.attachment_tags is None or tag in self.attachment_tags:
+            attachment = self.attachment_of(el, self.base_url)
+            if attachment is not None:
+                self._add_attachment(el, attachment, state)
+                return
         if tag == "img":
             self._add_image(el, state)
         elif tag == "br":

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator, Protocol, Sequence
 from urllib.parse import urlsplit
 
+from isal import isal_zlib
 from warcio.archiveiterator import ArchiveIterator
 from warcio.recordloader import ArcWarcRecord
 from warcio.exceptions import ArchiveLoadFailed
@@ -37,13 +38,15 @@ from ..model import RawPage
 OPEN_SUFFIX = ".open"
 WARC_VERSION = "WARC/1.0"
 REVISIT_PROFILE = "http://netpreserve.org/warc/1.0/revisit/identical-payload-digest"
-# zlib levels, measured on this machine (2 shared cores) over the 46 WebPlus/VSB corpus pages (2.2 MB)
-# and 20 MB of incompressible bytes standing in for JPEG/PNG/MP4 payloads:
-#   HTML      level 1: 48 MB/s, 0.205 of the size | level 6: 20 MB/s, 0.179 | level 9: 12 MB/s, 0.177
-#   JPEG-like level 0: 556 MB/s, 1.000            | level 1: 15 MB/s, 1.000  | level 6: 11 MB/s, 1.000
-# Text takes level 1 (2.4x faster than 6 for 15% more bytes); payloads that do not compress are stored
-# (level 0 still makes a valid gzip member), so capturing a video costs about what writing it does.
-TEXT_LEVEL = 1
+# Deflate, measured on this machine (2 shared cores, medians of 5 interleaved runs) over the 28 WebPlus/VSB
+# corpus pages (1.3 MB) and 21 MB of random bytes standing in for JPEG/PNG/MP4 payloads:
+#   HTML    zlib level 1: 156 MB/s, 0.180 of the size | zlib 6: 73 MB/s, 0.159 | zlib 0 (stored): 1.001
+#           ISA-L (python-isal) level 1: 546 MB/s, 0.181 | level 2: 554 MB/s, 0.180 | level 3: 180 MB/s, 0.176
+#   random  zlib level 1: 29 MB/s | ISA-L level 2: 510 MB/s | zlib level 0 (stored): 409 MB/s; all 1.000
+# Text takes ISA-L's level 2: zlib level 1's size at 3.5 times its speed (the same gzip format: every reader
+# of WARC files inflates it with zlib). Payloads that do not compress are stored (zlib level 0 still makes a
+# valid gzip member), so capturing a video costs about what writing it does.
+TEXT_LEVEL = 2
 STORED_LEVEL = 0
 _PROBE = 64 * 1024
 _CHUNK = 1 << 20
@@ -142,7 +145,7 @@ def compression_level(headers: Iterable[tuple[str, str]], body: bytes) -> int:
     if len(body) < 4096:
         return TEXT_LEVEL
     sample = memoryview(body)[:_PROBE]
-    return STORED_LEVEL if len(zlib.compress(sample, 1)) > 0.9 * len(sample) else TEXT_LEVEL
+    return STORED_LEVEL if len(isal_zlib.compress(sample, 1)) > 0.9 * len(sample) else TEXT_LEVEL
 
 
 def http_response_head(status: int, headers: Iterable[tuple[str, str]], body_length: int,
@@ -214,7 +217,8 @@ def _warc_head(warc_type: str, url: str, date: str, content_type: str, head_part
 def _gzip_member(warc_head: bytes, head_parts: Sequence[bytes], payload_parts: Iterable[bytes | memoryview],
                  level: int) -> Iterator[bytes]:
     """The record (WARC head, block, the closing CRLFs) as the pieces of one gzip member."""
-    compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    compressor = (zlib.compressobj(0, zlib.DEFLATED, zlib.MAX_WBITS | 16) if level == STORED_LEVEL
+                  else isal_zlib.compressobj(level, isal_zlib.DEFLATED, isal_zlib.MAX_WBITS | 16))
     yield compressor.compress(warc_head)
     for any_part in itertools.chain(head_parts, payload_parts):  # not a tuple: a FileBody streams
         view = memoryview(any_part)

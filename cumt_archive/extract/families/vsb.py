@@ -32,10 +32,16 @@ def image_source(el: Element, base_url: str) -> str | None:
     return common.image_url(el, base_url, "orisrc", _ICON)
 
 
+ATTACHMENT_TAGS = frozenset(("a",))  # the only tags attachment_of answers for
+
+
 def attachment_of(el: Element, base_url: str) -> Media | None:
     if el.tag != "a":
-        return None  # (document_link's own first test, before a call: this runs for every element)
+        return None
     return common.document_link(el, base_url, "download.jsp")
+
+
+EMBED_TAGS = frozenset(("script", *common.MEDIA_TAGS))  # the only tags embedded_of answers for
 
 
 def embedded_of(el: Element, base_url: str) -> Embedded | None:
@@ -51,7 +57,7 @@ def embedded_of(el: Element, base_url: str) -> Embedded | None:
             return Embedded(attachments=tuple(Media(u, common.file_name(u)) for u in urls if common.is_web_url(u)))
         return None
     if el.tag not in common.MEDIA_TAGS:
-        return None  # (html_media's own first test, before a call: this runs for most elements)
+        return None
     return common.html_media(el, base_url)
 
 
@@ -165,7 +171,8 @@ class Vsb:
         # (The vote box found by its id attribute: libxml2 selects attributes far faster than it tests
         # every element against an attribute predicate.)
         drop_elements(body, "descendant::*/@id[.='div_vote_id']/.. | descendant::dl[contains(@class,'page')]")
-        converter = BodyConverter(page.url, image_source, attachment_of, embedded_of, hooks_ignore_runs=True)
+        converter = BodyConverter(page.url, image_source, attachment_of, embedded_of, hooks_ignore_runs=True,
+                                  attachment_tags=ATTACHMENT_TAGS, embed_tags=EMBED_TAGS)
         blocks, attachments = converter.convert(body)
         # VSB lists attachments after the body (附件【name】已下载N次), still inside the article's form.
         for anchor in region.iter("a"):

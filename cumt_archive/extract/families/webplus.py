@@ -31,12 +31,15 @@ def image_source(el: Element, base_url: str) -> str | None:
     return common.image_url(el, base_url, "original-src", _ICON)
 
 
+ATTACHMENT_TAGS = frozenset(("a", "div"))  # the only tags attachment_of answers for
+
+
 def attachment_of(el: Element, base_url: str) -> Media | None:
     if el.tag == "div" and el.get("pdfsrc") and common.is_web_url(urljoin(base_url, el.get("pdfsrc", "").strip())):
         url = urljoin(base_url, el.get("pdfsrc", "").strip())
         return Media(url, common.sudyfile_title(el) or common.file_name(url))
     if el.tag != "a":
-        return None  # (document_link's own first test, before a call: this runs for every element)
+        return None
     return common.document_link(el, base_url, "/_upload/article/files/")
 
 
@@ -49,7 +52,7 @@ def embedded_of(el: Element, base_url: str) -> Embedded | None:
             return Embedded(attachments=(Media(url, common.sudyfile_title(el) or common.file_name(url)),))
         return Embedded()
     if el.tag not in common.MEDIA_TAGS:
-        return None  # (html_media's own first test, before a call: this runs for most elements)
+        return None
     return common.html_media(el, base_url)
 
 
@@ -176,7 +179,8 @@ class WebPlus:
         for el in [*classes.all("arti_metas"), *classes.all("news_xx")]:
             if body in el.iterancestors() and el.getparent() is not None:
                 drop_tree(el)
-        converter = BodyConverter(page.url, image_source, attachment_of, embedded_of, hooks_ignore_runs=True)
+        converter = BodyConverter(page.url, image_source, attachment_of, embedded_of, hooks_ignore_runs=True,
+                                  attachment_tags=ATTACHMENT_TAGS)
         blocks, attachments = converter.convert(body, *_spilled(body))
         return ArticleParts(title=title, date=found, blocks=blocks, attachments=attachments, link_shell=False,
                             title_problem=problem)
