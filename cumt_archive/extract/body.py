@@ -88,6 +88,21 @@ _EMPHASIS = re.compile("[\x01-\x04]")
 _OPEN_SPACE = re.compile("([\x01\x03]) +")
 _SPACE_CLOSE = re.compile(" +([\x02\x04])")
 _NEEDS_ESCAPE = re.compile(r"[\\`*_\[\]<&]")
+# What a text node must hold for _inline_text to change it: whitespace _WS folds (all but a lone space) or
+# a character escape_text escapes. Most text nodes of a Chinese page hold none, and pass with one search.
+_NEEDS_WORK = re.compile(r"[\\`*_\[\]<&\t\r\n\f\v\xa0\u3000\u2002\u2003\u200b]|  ")
+_LAYOUT_BLANKS = " \t\r\n\f\v\xa0"  # the characters of _WS_WITH_NEWLINE
+
+
+def _inline_text(text: str) -> str:
+    """A text node as the walk adds it: source line breaks become soft breaks, other whitespace runs one
+    space, and Markdown's own characters are escaped. (Call it only when _NEEDS_WORK finds something.)"""
+    if not text.strip(_LAYOUT_BLANKS):  # the indentation between two tags, the commonest text node of all
+        return _SOFT_BREAK if "\n" in text else " "
+    if "\n" in text:
+        text = _WS_WITH_NEWLINE.sub(_SOFT_BREAK, text)
+    text = _WS.sub(" ", text)
+    return escape_text(text) if _NEEDS_ESCAPE.search(text) else text
 
 
 def escape_template(text: str) -> str:
@@ -214,21 +229,13 @@ class BodyConverter:
         # on every read).
         text = el.text
         if text:
-            if "\n" in text:
-                text = _WS_WITH_NEWLINE.sub(_SOFT_BREAK, text)
-            text = _WS.sub(" ", text)
-            if text:
-                state.buf.append(escape_text(text) if _NEEDS_ESCAPE.search(text) else text)
+            state.buf.append(_inline_text(text) if _NEEDS_WORK.search(text) else text)
         walk = self._walk
         for child in el:
             walk(child, state)
             text = child.tail
             if text:
-                if "\n" in text:
-                    text = _WS_WITH_NEWLINE.sub(_SOFT_BREAK, text)
-                text = _WS.sub(" ", text)
-                if text:
-                    state.buf.append(escape_text(text) if _NEEDS_ESCAPE.search(text) else text)
+                state.buf.append(_inline_text(text) if _NEEDS_WORK.search(text) else text)
 
     def _walk(self, el: Element, state: _State) -> None:
         tag = el.tag
@@ -297,11 +304,8 @@ class BodyConverter:
     # -- inline pieces --------------------------------------------------------------
 
     def _add_text(self, text: str, state: _State) -> None:
-        if "\n" in text:
-            text = _WS_WITH_NEWLINE.sub(_SOFT_BREAK, text)
-        text = _WS.sub(" ", text)
         if text:
-            state.buf.append(escape_text(text) if _NEEDS_ESCAPE.search(text) else text)
+            state.buf.append(_inline_text(text) if _NEEDS_WORK.search(text) else text)
 
     def _add_link(self, el: Element, state: _State) -> None:
         href = (el.get("tppabs") or el.get("href") or "").strip()
