@@ -19,7 +19,6 @@ from pathlib import Path
 from .model import LAYOUTS, MEDIA_LINKS
 from .store.files import ArchiveLayout
 from .store.lock import ArchiveBusy
-from .version import version_text
 from .workers import JobsError, check_jobs, start_fork_server
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
@@ -33,6 +32,8 @@ class _PrintVersion(argparse.Action):
     """--version, computed only when asked (it imports Scrapy, which every other command can do without)."""
 
     def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        from .version import version_text
+
         print(version_text())
         parser.exit()
 
