@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "regenerate" and args.jobs >= 0 and check_jobs(args.jobs) > 1:
         # Before this process loads extraction: the workers' fork server loads it at the same time.
-        start_fork_server(["cumt_archive.regenerate"])
+        start_fork_server(["cumt_archive.regenerate", "surt"])  # (regenerate.WORKER_PRELOAD, not loaded yet)
     from .archive import ArchiveError, IndexDamaged
     from .profile import ProfileError
     from .regenerate import SourceError

@@ -315,6 +315,11 @@ def _already_captured(archive: Archive, url: str, payload_digest: str | None) ->
     return None
 
 
+# What read_saved_page's workers load before they start, beside this module: surt, for the SURT key
+# each page's record carries (store/warc.py:surt_key), so the parent never loads it.
+WORKER_PRELOAD = ("surt",)
+
+
 @dataclass(frozen=True)
 class SavedPage:
     """What a worker makes of one saved file: all the parent needs to write it, but not its bytes."""
@@ -377,7 +382,7 @@ def from_html(archive: Archive, source: Path, progress: Progress | None = None,
         # results come back in file order (see workers.py) and everything is written here, in that
         # order: the output does not depend on jobs.
         with archive.index.batched() as step:
-            for (rel, _), saved in map_in_order(read_saved_page, files, jobs):
+            for (rel, _), saved in map_in_order(read_saved_page, files, jobs, preload=WORKER_PRELOAD):
                 if isinstance(saved, NotSaved):
                     if saved.problem is not None:
                         report.skip(saved.problem)

@@ -128,12 +128,13 @@ def extract_in_order(items: Iterable[tuple[Tag, RawPage]], jobs: int = 1
         yield tag, page, result
 
 
-def map_in_order(work: Callable[[Job], Done], items: Iterable[tuple[Tag, Job]], jobs: int = 1
-                 ) -> Iterator[tuple[tuple[Tag, Job], Done]]:
+def map_in_order(work: Callable[[Job], Done], items: Iterable[tuple[Tag, Job]], jobs: int = 1,
+                 preload: Iterable[str] = ()) -> Iterator[tuple[tuple[Tag, Job], Done]]:
     """(tag, job) pairs -> ((tag, job), work(job)), in input order, streamed.
 
     `work` must be a module-level function (it is sent to the workers by name). With jobs == 1
     everything runs here, one job at a time. With more, jobs go to `jobs` worker processes in chunks
+    (whose fork server loads `preload` and work's module before it starts any)
     while at most jobs * WINDOW_PER_JOB chunks are in flight, so however many there are, only a
     bounded window of them (and of their results) is ever held.
     """
@@ -141,7 +142,7 @@ def map_in_order(work: Callable[[Job], Done], items: Iterable[tuple[Tag, Job]], 
         for item in items:
             yield item, work(item[1])
         return
-    pool = start_pool(jobs, preload=[work.__module__])
+    pool = start_pool(jobs, preload=[work.__module__, *preload])
     window: deque[tuple[list[tuple[Tag, Job]], Future[list[Done]]]] = deque()
     limit = jobs * WINDOW_PER_JOB
     try:

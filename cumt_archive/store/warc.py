@@ -245,6 +245,19 @@ class BuiltRecord:
     status: int
     mime: str | None
     payload_digest: str | None
+    surt_key: str  # of the URL, for the CDXJ line (surt_key): taken where the record is built
+
+
+def surt_key(url: str) -> str:
+    """The SURT key cdxj-indexer gives a URL; the URL itself when surt cannot read it, as cdxj-indexer does."""
+    # Loaded on first use, not at import: surt imports tldextract, which loads requests and urllib3 (0.3 s,
+    # as long as the rest of regenerate's start-up), and regenerate's parent process never needs it.
+    import surt
+
+    try:
+        return surt.surt(url)  # type: ignore[no-any-return]
+    except Exception:  # noqa: BLE001 - whatever surt raises on a URL it cannot read
+        return url
 
 
 def page_record(page: RawPage) -> BuiltRecord:
@@ -256,7 +269,7 @@ def page_record(page: RawPage) -> BuiltRecord:
     date = page.fetched_at or warc_now()
     warc_head, digest = _warc_head("response", page.url, date, "application/http; msgtype=response", [head], body)
     return BuiltRecord(b"".join(_gzip_member(warc_head, [head], body, TEXT_LEVEL)), page.url, date,
-                       page.status or 200, _mime(page.headers.items()), digest)
+                       page.status or 200, _mime(page.headers.items()), digest, surt_key(page.url))
 
 
 class WarcCapture:
@@ -328,7 +341,7 @@ class WarcCapture:
         self.records += 1
         if self._cdxj is not None:
             self._cdxj.add(record.url, record.warc_date, record.mime, record.status,
-                           record.payload_digest or _EMPTY_DIGEST, written, offset)
+                           record.payload_digest or _EMPTY_DIGEST, written, offset, key=record.surt_key)
         return WarcRef(self.name, offset)
 
     def _cut_back(self, offset: int) -> None:
@@ -428,21 +441,17 @@ class CdxjSink:
         self.warc_name = warc_name
         self._open_path = folder / f"{warc_name}.cdxj{OPEN_SUFFIX}"
         self._handle = open(self._open_path, "w", encoding="utf-8")
-        import surt  # here, not at import: it loads tldextract, which every command would pay for
-
-        self._surt = surt.surt
 
     def add(self, url: str, warc_date: str, mime: str | None, status: int, digest: str, length: int,
-            offset: int) -> None:
+            offset: int, key: str | None = None) -> None:
+        """One record's line; key: the URL's SURT key when the caller has it already (surt_key)."""
         entry = {"url": url}
         if mime:
             entry["mime"] = mime
         entry.update({"status": str(status), "digest": digest, "length": str(length), "offset": str(offset),
                       "filename": self.warc_name})
-        try:
-            key = self._surt(url)
-        except Exception:  # noqa: BLE001 - cdxj-indexer falls back to the URL itself, so do we
-            key = url
+        if key is None:
+            key = surt_key(url)
         self._handle.write(f"{key} {iso_date_to_timestamp(warc_date)} {json.dumps(entry)}\n")
 
     def close(self, keep: bool) -> None:
