@@ -271,32 +271,49 @@ def url_for(rel: Path, body: bytes) -> str:
     return f"http://{host.lower()}/{quote(path, safe='/%')}"
 
 
-def _saved_pages(source: Path, report: RegenerateReport) -> Iterator[tuple[Path, Path]]:
-    """(file, path relative to source) of every saved page, streamed in a stable order.
+def _saved_pages(source: Path, report: RegenerateReport) -> Iterator[tuple[str, str]]:
+    """(file, its path relative to source) of every saved page, streamed in a stable order: a folder's
+    files by name, then its folders by name.
 
     Symbolic links are never followed out of the tree; folders at the top that are not host names
-    and files that are not HTML pages are left out (the former are reported).
+    and files that are not HTML pages are left out (the former are reported). Read with os.scandir,
+    whose entries know their type: no stat call per file, in trees of a million files.
     """
     root = source.resolve()
-    for folder, dirs, files in os.walk(source):
-        dirs.sort()
-        if Path(folder) == source:
-            # `page_files/` beside a page a browser saved holds its assets, not pages: no need to say so.
-            for name in [d for d in dirs if not d.startswith(".") and not d.endswith("_files") and not is_host_dir(d)]:
-                report.skip(f"{source / name}: not a host name, folder skipped")
-            dirs[:] = [d for d in dirs if is_host_dir(d)]
-        for name in sorted(files):
-            if not _is_page_name(name):
+
+    def walk(folder: str, prefix: str) -> Iterator[tuple[str, str]]:
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError:
+            return  # (as os.walk: a folder that cannot be listed has no pages to give)
+        folders = []
+        for entry in entries:
+            if entry.is_dir():  # a link to a folder too, as os.walk lists it (never entered, below)
+                folders.append(entry)
                 continue
-            path = Path(folder, name)
-            if path.is_symlink():
+            if not _is_page_name(entry.name):
+                continue
+            if entry.is_symlink():
                 try:
-                    path.resolve(strict=True).relative_to(root)
+                    Path(entry.path).resolve(strict=True).relative_to(root)
                 except (ValueError, OSError):
-                    report.skip(f"{path}: symbolic link out of the source tree, not followed")
+                    report.skip(f"{entry.path}: symbolic link out of the source tree, not followed")
                     continue
-            if path.is_file():
-                yield path, path.relative_to(source)
+            if entry.is_file():
+                yield entry.path, prefix + entry.name
+        for entry in folders:
+            if prefix == "":
+                # `page_files/` beside a page a browser saved holds its assets, not pages: no need to say so.
+                if entry.name.startswith(".") or entry.name.endswith("_files"):
+                    continue
+                if not is_host_dir(entry.name):
+                    report.skip(f"{entry.path}: not a host name, folder skipped")
+                    continue
+            if not entry.is_symlink():
+                yield from walk(entry.path, f"{prefix}{entry.name}/")
+
+    yield from walk(str(source), "")
 
 
 def _already_captured(archive: Archive, url: str, payload_digest: str | None) -> tuple[str, int] | None:
@@ -377,7 +394,7 @@ def from_html(archive: Archive, source: Path, progress: Progress | None = None,
     holds_media = _holds_media(source)
     done = 0
     try:
-        files = ((rel, (str(path), str(rel))) for path, rel in _saved_pages(source, report))
+        files = ((rel, (path, rel)) for path, rel in _saved_pages(source, report))
         # Each file is read, extracted and made into its WARC record by `jobs` worker processes; the
         # results come back in file order (see workers.py) and everything is written here, in that
         # order: the output does not depend on jobs.
