@@ -70,6 +70,9 @@ _LEADING_BLANKS = re.compile(r"[\x01-\x05\s]*")
 
 def _may_be_chrome(text: str) -> bool:
     """False when text (with or without its markers) cannot match _PAGE_CHROME."""
+    first = text[:1]
+    if first and first not in _MARKER_CHARS and not first.isspace():
+        return first in _CHROME_FIRST  # the usual case, without a regex
     start = _LEADING_BLANKS.match(text).end()  # type: ignore[union-attr]  # (matches the empty string)
     return text[start : start + 1] in _CHROME_FIRST
 _HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
@@ -424,7 +427,7 @@ class BodyConverter:
         text = _WS.sub(" ", raw)
         if prefix.startswith("#"):
             text = _MARKERS.sub("", text)  # a heading is emphasis enough
-        if _EMPHASIS.search(text):
+        if not text.isprintable() and _EMPHASIS.search(text):  # (markers are not printable: a cheap first test)
             # Word splits one bold phrase into runs (<b>一、</b><b>总体要求</b>): one emphasis, not two.
             text = text.replace(_STRONG_CLOSE + _STRONG_OPEN, "").replace(_EM_CLOSE + _EM_OPEN, "")
             # (each substitution only when its pattern can match: a template substitution costs a Python call)
@@ -436,7 +439,8 @@ class BodyConverter:
                 text = _resolve_emphasis(text, _STRONG_OPEN, _STRONG_CLOSE, "**", "strong")
             if _EM_OPEN in text or _EM_CLOSE in text:
                 text = _resolve_emphasis(text, _EM_OPEN, _EM_CLOSE, "*", "em")
-            text = _WS.sub(" ", text)
+            if "  " in text:  # (the only whitespace left is single spaces, which the steps above may pair)
+                text = _WS.sub(" ", text)
         text = text.strip()
         if not text:
             return
@@ -467,7 +471,8 @@ def escape_line_start(text: str) -> str:
         return "\\" + text
     if not first.isdigit():  # str.isdigit holds for every character \d matches
         return text
-    return _LINE_START_NUMBER.sub(r"\1\\\2", text, count=1)
+    number = _LINE_START_NUMBER.match(text)
+    return text if number is None else f"{text[:number.end(1)]}\\{text[number.end(1):]}"
 
 
 _MARKER_FIRST = frozenset("#>-+=")  # what a text _LINE_START_MARKER matches starts with
