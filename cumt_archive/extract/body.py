@@ -10,12 +10,11 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Callable
-from urllib.parse import urljoin
 
 from lxml import etree
 
 from ..model import Block, ImageBlock, Media, TextBlock
-from ..urls import is_web_url
+from ..urls import is_web_url, join_url
 from .html import Element, drop_tree
 
 
@@ -320,7 +319,7 @@ class BodyConverter:
         text = _WS.sub(" ", _MARKERS.sub("", _join(inner.buf))).strip()
         if not text:
             return
-        state.buf.append(f"[{text}]({_link_target(urljoin(self.base_url, href))})")
+        state.buf.append(f"[{text}]({_link_target(join_url(self.base_url, href))})")
 
     def _add_attachment(self, el: Element, media: Media, state: _State) -> None:
         if all(m.url != media.url for m in state.attachments):
@@ -353,7 +352,7 @@ class BodyConverter:
         match = _SUDYFILE_TITLE.search(attr) if attr else None
         if match:
             title = match.group(1)
-        shown = urljoin(self.base_url, (el.get("src") or "").strip())
+        shown = join_url(self.base_url, (el.get("src") or "").strip())
         if shown == src or not is_web_url(shown):
             shown = ""
         state.blocks.append(ImageBlock(Media(src, title, shown)))

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Any, Callable
-from urllib.parse import unquote, urljoin
+from urllib.parse import unquote
 
 from lxml import etree
 
 from ..model import ListItem, Media, RawPage, Reason
-from ..urls import is_web_url
+from ..urls import is_web_url, join_url
 from .body import Embedded
 from .html import Element, text_of
 
@@ -266,12 +266,12 @@ def image_url(el: Element, base_url: str, original_attr: str, icons: re.Pattern[
     src = (el.get(original_attr) or "").strip() or linked or (el.get("src") or "").strip()
     if not src or icons.search(src):
         return None
-    url = urljoin(base_url, src)
+    url = join_url(base_url, src)
     return url if is_web_url(url) else None  # data:, file:, javascript: ... are never fetched
 
 
 def resolve(base_url: str, href: str | None) -> str:
-    return urljoin(base_url, (href or "").strip())
+    return join_url(base_url, (href or "").strip())
 
 
 def is_document_link(url: str) -> bool:
@@ -302,7 +302,7 @@ def html_media(el: Element, base_url: str) -> "Embedded | None":
     found: list[Media] = []
     for node in [el, *el.iter("source")]:
         src = (node.get("src") or "").strip()
-        url = urljoin(base_url, src) if src else ""
+        url = join_url(base_url, src) if src else ""
         if url and is_web_url(url) and all(m.url != url for m in found):
             found.append(Media(url, (el.get("title") or "").strip() or file_name(url)))
     return Embedded(attachments=tuple(found))

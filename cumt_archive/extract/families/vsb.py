@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from ...model import ListPage, Media
+from ...urls import join_url
 from .. import common
 from ..body import BodyConverter, Embedded, drop_elements
 from ..html import ClassIndex, Element, has_class, text_of
@@ -50,10 +51,10 @@ def embedded_of(el: Element, base_url: str) -> Embedded | None:
         code = el.text or ""
         if "vsb_pdf_image_data" in code:
             match = _PDF_IMAGES.search(code)
-            urls = [urljoin(base_url, u.strip()) for u in _QUOTED.findall(match.group(1))] if match else []
+            urls = [join_url(base_url, u.strip()) for u in _QUOTED.findall(match.group(1))] if match else []
             return Embedded(images=tuple(Media(u) for u in urls if common.is_web_url(u)))
         if "showVsbVideo" in code:
-            urls = [urljoin(base_url, u.strip()) for u in _VIDEO.findall(code)]
+            urls = [join_url(base_url, u.strip()) for u in _VIDEO.findall(code)]
             return Embedded(attachments=tuple(Media(u, common.file_name(u)) for u in urls if common.is_web_url(u)))
         return None
     if el.tag not in common.MEDIA_TAGS:
@@ -209,7 +210,7 @@ class Vsb:
             if text_of(anchor) in ("下页", "下一页", ">", "»"):
                 href = (anchor.get("tppabs") or anchor.get("href") or "").strip()
                 if href and not href.startswith("javascript"):
-                    next_url = urljoin(page.url, href)
+                    next_url = join_url(page.url, href)
                     break
         return ListPage(page.url, NAME, tuple(common.list_items(entries, page.url)),
                         _total_pages(doc, page.text, page.classes), next_url)

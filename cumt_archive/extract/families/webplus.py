@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from ...model import ListPage, Media
+from ...urls import join_url
 from .. import common
 from ..body import BodyConverter, Embedded
 from ..html import PORTLET, ClassIndex, Element, drop_tree, has_class, text_of
@@ -35,8 +36,8 @@ ATTACHMENT_TAGS = frozenset(("a", "div"))  # the only tags attachment_of answers
 
 
 def attachment_of(el: Element, base_url: str) -> Media | None:
-    if el.tag == "div" and el.get("pdfsrc") and common.is_web_url(urljoin(base_url, el.get("pdfsrc", "").strip())):
-        url = urljoin(base_url, el.get("pdfsrc", "").strip())
+    if el.tag == "div" and el.get("pdfsrc") and common.is_web_url(join_url(base_url, el.get("pdfsrc", "").strip())):
+        url = join_url(base_url, el.get("pdfsrc", "").strip())
         return Media(url, common.sudyfile_title(el) or common.file_name(url))
     if el.tag != "a":
         return None
@@ -47,7 +48,7 @@ def embedded_of(el: Element, base_url: str) -> Embedded | None:
     """The WebPlus player (`div.wp_video_player`, older `<img sudyplayer=..>`) holds a video or audio file."""
     src = (el.get("sudy-wp-src") or "").strip()
     if src:
-        url = urljoin(base_url, src)
+        url = join_url(base_url, src)
         if common.is_web_url(url):
             return Embedded(attachments=(Media(url, common.sudyfile_title(el) or common.file_name(url)),))
         return Embedded()
@@ -208,7 +209,7 @@ class WebPlus:
         for anchor in doc.xpath(f"//*[{has_class('wp_paging')}]//a[{has_class('next')}]"):
             href = (anchor.get("href") or "").strip()
             if href and not href.startswith("javascript"):
-                next_url = urljoin(page.url, href)
+                next_url = join_url(page.url, href)
                 break
         return ListPage(page.url, NAME, tuple(common.list_items(entries, page.url)), total, next_url)
 
