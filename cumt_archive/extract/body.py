@@ -124,8 +124,14 @@ def escape_text(text: str) -> str:
     return _HTML_OPEN.sub(r"\\<", text)
 
 
+_PUNCT: dict[str, bool] = {}  # character -> _is_punct: pages repeat the few characters around their emphasis
+
+
 def _is_punct(ch: str) -> bool:
-    return unicodedata.category(ch)[0] in "PS"
+    found = _PUNCT.get(ch)
+    if found is None:
+        found = _PUNCT[ch] = unicodedata.category(ch)[0] in "PS"
+    return found
 
 
 def _flanking_ok(before: str, inner: str, after: str) -> bool:
@@ -156,11 +162,13 @@ def _resolve_emphasis(text: str, open_m: str, close_m: str, md: str, tag: str) -
         if start > pos:
             out.append(text[pos:start])
             last = text[start - 1]
-        inner = text[start + 1 : end].replace(open_m, "").replace(close_m, "")
+        inner = text[start + 1 : end]  # (holds no close_m: end is the first after start)
+        if open_m in inner:
+            inner = inner.replace(open_m, "")
         stripped = inner.strip()
         lead = " " if inner[:1].isspace() else ""
         trail = " " if inner[-1:].isspace() else ""
-        plain = _MARKERS.sub("", stripped)
+        plain = stripped if stripped.isprintable() else _MARKERS.sub("", stripped)  # (markers are not printable)
         if not plain:
             piece = lead + stripped + trail
         else:
@@ -188,6 +196,10 @@ class _State:
     prefix: str = ""
     seen_images: set[str] = field(default_factory=set)
     inline: bool = False  # inside a table cell: blocks are plain runs of the cell's text, no headings or bullets
+    # buf holds a piece whose whitespace was never folded (a link's target, an attachment's name). Every other
+    # piece is a folded text node or a marker, so a block of only those can hold no whitespace but single
+    # spaces, and _flush then folds nothing unless two meet.
+    loose: bool = False
 
 
 class BodyConverter:
@@ -320,6 +332,7 @@ class BodyConverter:
         if not text:
             return
         state.buf.append(f"[{text}]({_link_target(join_url(self.base_url, href))})")
+        state.loose = True
 
     def _add_attachment(self, el: Element, media: Media, state: _State) -> None:
         if all(m.url != media.url for m in state.attachments):
@@ -328,6 +341,7 @@ class BodyConverter:
             link = f"[{escape_text(media.name)}]({_link_target(media.url)})"
             state.buf.append(link)
             state.attachment_links.append(link)
+            state.loose = True
 
     def _add_embedded(self, embedded: Embedded, state: _State) -> None:
         for image in embedded.images:
@@ -420,10 +434,11 @@ class BodyConverter:
             raw = raw.replace(_SOFT_BREAK, " ")
         prefix = state.prefix
         links = state.attachment_links
-        state.buf, state.prefix, state.attachment_links = [], "", []
+        loose = state.loose
+        state.buf, state.prefix, state.attachment_links, state.loose = [], "", [], False
         if raw.isspace():
             return
-        text = _WS.sub(" ", raw)
+        text = _WS.sub(" ", raw) if loose or "  " in raw else raw
         if prefix.startswith("#"):
             text = _MARKERS.sub("", text)  # a heading is emphasis enough
         if not text.isprintable() and _EMPHASIS.search(text):  # (markers are not printable: a cheap first test)
