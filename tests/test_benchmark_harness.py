@@ -30,6 +30,8 @@ def test_quick_benchmark_reports_every_figure(tmp_path):
 
     regen = results["regenerate"]
     assert regen["articles_written"] > 0
+    per_page = regen["page_cost_in_parses"]
+    assert per_page["worst"] >= per_page["median"] > 0 and per_page["worst_page"]
     for contender in ("ours_1", f"ours_{regen['jobs']}", "lxml_parse", "trafilatura_fast",
                       "trafilatura_markdown_metadata"):
         figure = regen["ms_per_page"][contender]
