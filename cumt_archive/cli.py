@@ -22,6 +22,9 @@ from .store.lock import ArchiveBusy
 from .workers import JobsError, check_jobs, start_fork_server
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
+# What regenerate's workers load: the module of their function and regenerate.WORKER_PRELOAD, named here
+# because this module must not load regenerate before the fork server starts (test_workers checks both agree).
+REGENERATE_WORKERS_LOAD = ("cumt_archive.regenerate", "surt")
 
 
 class UsageProblem(ValueError):
@@ -148,13 +151,7 @@ def _regenerate(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from .archive import Archive
-    from .check import (
-        CheckReport,
-        check_archive,
-        index_health,
-        rebuild_index,
-        set_aside_damaged_index,
-    )
+    from .check import CheckReport, check_archive, index_health, rebuild_index, set_aside_damaged_index
     from .profile import load_profile
     from .store.index import ArchiveIndex
     from .store.lock import ArchiveLock
@@ -221,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "regenerate" and args.jobs >= 0 and check_jobs(args.jobs) > 1:
         # Before this process loads extraction: the workers' fork server loads it at the same time.
-        start_fork_server(["cumt_archive.regenerate", "surt"])  # (regenerate.WORKER_PRELOAD, not loaded yet)
+        start_fork_server(REGENERATE_WORKERS_LOAD)
     from .archive import ArchiveError, IndexDamaged
     from .profile import ProfileError
     from .regenerate import SourceError
@@ -233,9 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             return _check(args)
         if args.command == "export":
-            from .export_wacz import (
-                export_command,  # only export needs the wacz tool loaded
-            )
+            from .export_wacz import export_command  # only export needs the wacz tool loaded
 
             return export_command(args.archive, args.wacz)
         return _status(args)

@@ -141,6 +141,12 @@ def test_the_parent_of_a_pool_never_loads_surt(tmp_path):
     assert lines and all(line.startswith("cn,edu,cumt") for line in lines if "cumt.edu.cn" in line.split()[2])
 
 
+def test_the_command_line_starts_the_fork_server_with_what_regenerate_workers_load():
+    from cumt_archive import cli, regenerate
+
+    assert set(cli.REGENERATE_WORKERS_LOAD) == {regenerate.read_saved_page.__module__, *regenerate.WORKER_PRELOAD}
+
+
 def test_bad_jobs_is_a_usage_error_that_touches_nothing(tmp_path):
     archive = tmp_path / "archive"
     proc = regenerate("--jobs", "-2", "--from-html", str(FIXTURES / "site"), "--archive", str(archive))

@@ -251,7 +251,8 @@ class BuiltRecord:
 def surt_key(url: str) -> str:
     """The SURT key cdxj-indexer gives a URL; the URL itself when surt cannot read it, as cdxj-indexer does."""
     # Loaded on first use, not at import: surt imports tldextract, which loads requests and urllib3 (0.3 s,
-    # as long as the rest of regenerate's start-up), and regenerate's parent process never needs it.
+    # as long as the rest of regenerate's start-up). Regenerate's workers take the keys of the pages, so
+    # the writing process loads it only for media it captures itself.
     import surt
 
     try:
