@@ -538,11 +538,8 @@ def _plain_cell_text(cell: Element) -> str:
     piece = etree.tostring(cell, method="text", encoding=str, with_tail=False)
     if not piece:
         return ""
-    if "\n" in piece:
-        piece = _WS_WITH_NEWLINE.sub(_SOFT_BREAK, piece)
-    piece = _WS.sub(" ", piece)
-    if _NEEDS_ESCAPE.search(piece):
-        piece = escape_text(piece)
+    if _NEEDS_WORK.search(piece):
+        piece = _inline_text(piece)
     if _SOFT_BREAK in piece:  # _join, written out; only a soft break can leave a run of whitespace to fold
         if piece.strip(_NOT_CJK_BLANKS):
             piece = _CJK_SOFT_BREAK.sub(r"\1", piece)

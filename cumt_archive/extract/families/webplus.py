@@ -36,9 +36,11 @@ ATTACHMENT_TAGS = frozenset(("a", "div"))  # the only tags attachment_of answers
 
 
 def attachment_of(el: Element, base_url: str) -> Media | None:
-    if el.tag == "div" and el.get("pdfsrc") and common.is_web_url(join_url(base_url, el.get("pdfsrc", "").strip())):
-        url = join_url(base_url, el.get("pdfsrc", "").strip())
-        return Media(url, common.sudyfile_title(el) or common.file_name(url))
+    pdf = el.get("pdfsrc") if el.tag == "div" else None
+    if pdf:
+        url = join_url(base_url, pdf.strip())
+        if common.is_web_url(url):
+            return Media(url, common.sudyfile_title(el) or common.file_name(url))
     if el.tag != "a":
         return None
     return common.document_link(el, base_url, "/_upload/article/files/")
