@@ -43,6 +43,8 @@ class ArticleItem:
     media_missing: int = 0  # images/attachments that could not be downloaded (retried next run)
     file_urls: list[str] = field(default_factory=list)
     files: list[dict[str, Any]] = field(default_factory=list)
+    # Files this run has already stored for an earlier article: their results, not asked for again.
+    files_known: list[dict[str, Any]] = field(default_factory=list)
 
 
 class OncePerRunPipeline:
@@ -107,6 +109,10 @@ class OriginalMediaPipeline(FilesPipeline):
         pipeline.spool_meta = {SPOOL_DIR_META: str(run.archive.layout.spool),  # type: ignore[attr-defined]
                                SPOOL_THRESHOLD_META: crawler.settings.getint("MEDIA_SPOOL_THRESHOLD",
                                                                              DEFAULT_SPOOL_THRESHOLD)}
+        # A file many articles show (a shared photo, a banner) is asked for once a run: its result, by URL.
+        # FilesPipeline would answer a second request from its own cache too, but only after building,
+        # fingerprinting and scheduling it, which at zero delay is the reactor's time taken from downloads.
+        pipeline.stored_this_run = {}  # type: ignore[attr-defined]
         return pipeline
 
     def get_media_requests(self, item: ArticleItem, info: MediaPipeline.SpiderInfo) -> list[Request]:
@@ -115,8 +121,14 @@ class OriginalMediaPipeline(FilesPipeline):
             self.expires = 0  # -a refresh=1: stored media count as expired and are fetched again
         index = self.run.index  # type: ignore[attr-defined]
         maxsize = getattr(self, "media_maxsize", 0)
+        stored: dict[str, dict[str, Any]] = self.stored_this_run  # type: ignore[attr-defined]
         requests = []
         for url, name, shown in _wanted_files(item.article):
+            known = stored.get(canonical_url(url))
+            if known is not None and known.get(SHOWN_COPY_META, False) == shown:
+                item.files_known.append(known)
+                self.crawler.stats.inc_value("cumt/media_reused")  # type: ignore[union-attr]
+                continue
             if not refresh and index.media_settled(canonical_url(url)):
                 continue  # gone (404/410) or refused earlier: plain runs do not ask again
             # identity: the original bytes, which a large body can stream to disk as they come
@@ -188,12 +200,17 @@ class OriginalMediaPipeline(FilesPipeline):
 
     def item_completed(self, results: list[Any], item: ArticleItem, info: MediaPipeline.SpiderInfo) -> ArticleItem:
         run = self.run  # type: ignore[attr-defined]
+        stored: dict[str, dict[str, Any]] = self.stored_this_run  # type: ignore[attr-defined]
         fetched = [r for ok, r in results if ok]
         for ok, result in results:
             run.count(("shown" if result.get(SHOWN_COPY_META) else "media") if ok else "media_failed")
-        item.files = [r for r in fetched if not r.get(SHOWN_COPY_META)]
         for result in fetched:
             run.index.record_media(canonical_url(result["url"]), Outcome.ARCHIVED)
+            stored[canonical_url(result["url"])] = result
+        for result in item.files_known:  # counted as the file's every article counts it; recorded already
+            run.count("shown" if result.get(SHOWN_COPY_META) else "media")
+        fetched += item.files_known
+        item.files = [r for r in fetched if not r.get(SHOWN_COPY_META)]
         # The article is written all the same: a missing image must not lose its story. Only files that
         # may still come (failed, not gone or refused) bring the article back in later runs.
         have = {canonical_url(r["url"]) for r in fetched}
