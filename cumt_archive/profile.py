@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import string
 from dataclasses import dataclass
 from importlib import resources
@@ -113,6 +114,7 @@ def _known_keys(data: dict[str, Any], known: set[str], where: str, source: str) 
                                f"{', '.join(sorted(known))}")
 
 
+@functools.lru_cache(maxsize=8)  # pure; a crawl checks its profile three times before it starts
 def parse_profile(text: str, source: str) -> Profile:
     if len(text) > MAX_PROFILE_BYTES:
         raise ProfileError(f"{source}: {len(text)} characters; a profile has at most {MAX_PROFILE_BYTES}")
