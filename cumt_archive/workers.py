@@ -21,7 +21,7 @@ from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from typing import Callable, Iterable, Iterator, TypeVar
 
-from .model import Article, NotArticle, RawPage
+from .model import Article, ListPage, NotArticle, RawPage
 
 Extracted = Article | NotArticle | None
 Tag = TypeVar("Tag")
@@ -119,6 +119,17 @@ def _extract_article(page: RawPage) -> Article | NotArticle:
 def submit_article(pool: ProcessPoolExecutor, page: RawPage) -> "Future[Article | NotArticle]":
     """extract_article(page) as one task of the pool (the crawl's article callback)."""
     return pool.submit(_extract_article, page)
+
+
+def _extract_list(page: RawPage) -> ListPage:
+    from .extract import extract_list
+
+    return extract_list(page)
+
+
+def submit_list(pool: ProcessPoolExecutor, page: RawPage) -> "Future[ListPage]":
+    """extract_list(page) as one task of the pool (the crawl's list callback); ListRefused comes back raised."""
+    return pool.submit(_extract_list, page)
 
 
 def extract_in_order(items: Iterable[tuple[Tag, RawPage]], jobs: int = 1

@@ -197,3 +197,28 @@ def test_pool_workers_run_at_the_niceness_asked_for():
             assert pool.submit(os.nice, 0).result() == min(own + niceness, 19)
         finally:
             pool.shutdown()
+
+
+def test_list_pages_are_read_in_a_worker_as_in_process_and_refusals_come_back_raised():
+    """The crawl's list callback sends its pages to the pool: the same ListPage, and the same refusal."""
+    import pickle
+
+    from cumt_archive.extract import PageTooLarge, UnknownFamily, extract_list
+
+    for refusal in (UnknownFamily("http://x.cn/a.htm", "not a list page"), PageTooLarge("http://x.cn/b.htm", "9 MB")):
+        again = pickle.loads(pickle.dumps(refusal))
+        assert (type(again), again.url, again.detail, again.reason, str(again)) == \
+            (type(refusal), refusal.url, refusal.detail, refusal.reason, str(refusal))
+    lists = [RawPage(url="http://xwzx.cumt.edu.cn/523/list.htm",
+                     body=(FIXTURES / "site" / "xwzx.cumt.edu.cn" / "523" / "list.htm").read_bytes()),
+             RawPage(url="http://news.cumt.edu.cn/sdxw.htm",
+                     body=(FIXTURES / "site" / "news.cumt.edu.cn" / "sdxw.htm").read_bytes())]
+    pool = workers.start_warm_pool(1, 0)
+    try:
+        for page in lists:
+            listing = workers.submit_list(pool, page).result()
+            assert listing == extract_list(page) and listing.items
+        with pytest.raises(UnknownFamily, match="not a list page"):
+            workers.submit_list(pool, RawPage(url="http://x.cn/p.htm", body=b"<html><body><p>hi</p></body></html>")).result()
+    finally:
+        pool.shutdown()

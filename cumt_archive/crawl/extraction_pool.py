@@ -1,4 +1,4 @@
-"""Article extraction off the reactor thread, for the crawl.
+"""Article and list extraction off the reactor thread, for the crawl.
 
 Extracting an article costs milliseconds of CPU; on the reactor thread that time is taken from
 downloading, so at zero delay a crawl would fall far behind a bare spider. Here pages go to a pool
@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from typing import Any, Callable
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
@@ -25,9 +25,9 @@ from twisted.internet import threads
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
-from ..extract import extract_article
-from ..model import Article, NotArticle, RawPage
-from ..workers import JobsError, check_jobs, start_warm_pool, submit_article
+from ..extract import extract_article, extract_list
+from ..model import Article, ListPage, NotArticle, RawPage
+from ..workers import JobsError, check_jobs, start_warm_pool, submit_article, submit_list
 
 logger = logging.getLogger(__name__)
 # The reactor thread is the crawl's bottleneck at zero delay (every response, capture and item passes
@@ -95,34 +95,45 @@ class ExtractionPool:
 
     async def extract(self, page: RawPage) -> Article | NotArticle:
         """extract_article(page), computed by a worker process (in this process if there is none)."""
-        if not self._settled:  # an article before the workers are up: wait for them
+        return await self._in_worker(submit_article, extract_article, page)  # type: ignore[no-any-return]
+
+    async def extract_list(self, page: RawPage) -> ListPage:
+        """extract_list(page), likewise; raises ListRefused as extract_list does. Until the workers are up it
+        is read here: the crawl's first list pages decide everything it fetches, and must not wait."""
+        if not self._settled:
+            return extract_list(page)
+        return await self._in_worker(submit_list, extract_list, page)  # type: ignore[no-any-return]
+
+    async def _in_worker(self, submit: Callable[[ProcessPoolExecutor, RawPage], Future[Any]],
+                         here: Callable[[RawPage], Any], page: RawPage) -> Any:
+        if not self._settled:  # a page before the workers are up: wait for them
             waiter: Deferred[None] = Deferred()
             self._waiting.append(waiter)
             await maybe_deferred_to_future(waiter)
         pool = self._pool
         if pool is None:
-            return extract_article(page)
+            return here(page)
         try:
-            future = submit_article(pool, page)
+            future = submit(pool, page)
         except (BrokenProcessPool, RuntimeError) as exc:  # a worker died earlier, or the pool is shut down
-            return self._in_process(page, exc)
-        fired: Deferred[Article | NotArticle] = Deferred()
+            return self._in_process(here, page, exc)
+        fired: Deferred[Any] = Deferred()
         future.add_done_callback(lambda done: self._reactor.callFromThread(_fire, fired, done))
         try:
             return await maybe_deferred_to_future(fired)
         except BrokenProcessPool as exc:  # a worker died (killed, out of memory) with this page in hand
-            return self._in_process(page, exc)
+            return self._in_process(here, page, exc)
 
-    def _in_process(self, page: RawPage, exc: Exception) -> Article | NotArticle:
+    def _in_process(self, here: Callable[[RawPage], Any], page: RawPage, exc: Exception) -> Any:
         if self._pool is not None:
             logger.error("extraction workers failed (%s); extracting on the reactor thread from now on, "
                          "starting with %s", exc, page.url)
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
-        return extract_article(page)
+        return here(page)
 
 
-def _fire(fired: "Deferred[Article | NotArticle]", done: "Future[Article | NotArticle]") -> None:
+def _fire(fired: "Deferred[Any]", done: "Future[Any]") -> None:
     """On the reactor thread: hand a worker's result (or its exception) to the awaiting callback."""
     if fired.called:
         return

@@ -34,6 +34,10 @@ class ListRefused(ValueError):
         self.url = url
         self.detail = detail
 
+    def __reduce__(self) -> tuple[type[ListRefused], tuple[str, str]]:
+        # Raised in a crawl's worker process and re-raised in the spider: rebuilt from both arguments.
+        return type(self), (self.url, self.detail)
+
 
 class UnknownFamily(ListRefused):
     """The page carries the markers of no registered CMS family."""

@@ -21,7 +21,7 @@ from twisted.python.failure import Failure
 
 from warcio.exceptions import ArchiveLoadFailed
 
-from ...extract import ListRefused, extract_article, extract_list
+from ...extract import ListRefused, extract_article
 from ...model import Article, NotArticle
 from ...outcomes import Outcome
 from ...pagination import page_url
@@ -109,11 +109,10 @@ class CumtSpider(Spider):
     name = "cumt"
     allowed_domains: list[str] = []  # set from the profile and the given lists in from_crawler
     # Scrapy (2.13+, asyncio reactor) starts CONCURRENT_ITEMS tasks for every callback's output, however
-    # small: 100 by default, for outputs of one item (an article) or one list page's requests. On the
-    # reactor thread, which is the crawl's bottleneck at zero delay, that cost shows (measured with
-    # py-spy: about 7% of its CPU time); 16 is still more than any of our callbacks returns at once
-    # but a list page, whose requests take no time to process.
-    custom_settings = {"CONCURRENT_ITEMS": 16}
+    # small: 100 by default. On the reactor thread, which is the crawl's bottleneck at zero delay, that
+    # cost shows (measured with py-spy: about 7% of its CPU time at 100). One is all our callbacks need:
+    # an article's gives one item, a list page's only requests, which are queued at once.
+    custom_settings = {"CONCURRENT_ITEMS": 1}
 
     @staticmethod
     def validate_arguments(args: dict[str, Any], settings: Any = None) -> None:
@@ -195,7 +194,7 @@ class CumtSpider(Spider):
         return WalkLimits(self.arguments.max_pages, self.arguments.since, self.arguments.full,
                           self.crawler.settings.getint("MAX_LIST_PAGES", DEFAULT_MAX_LIST_PAGES))
 
-    def parse_list(self, response: Response) -> list[Request]:
+    async def parse_list(self, response: Response) -> list[Request]:
         # Callbacks return lists, not generators: Scrapy re-parses a generator callback's source on
         # every call to look for a return value, which costs more than the whole extraction.
         out: list[Request] = []
@@ -205,7 +204,7 @@ class CumtSpider(Spider):
             self.run.column_failed(entry)
             return out
         try:
-            listing = extract_list(raw_page(response))
+            listing = await self.extraction.extract_list(raw_page(response))  # in a worker process
         except ListRefused as exc:  # no known CMS family, or too large to parse
             logger.error("column %s incomplete: list page not read (%s): %s", column, exc.reason, exc)
             self.run.column_failed(entry)
