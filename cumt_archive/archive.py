@@ -13,6 +13,7 @@ import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from .extract.families import REGISTRY
 from .model import Article, Media
@@ -20,7 +21,7 @@ from .outcomes import Outcome
 from .profile import Profile
 from .render import LAYOUTS, MEDIA_LINKS, RenderOptions, render
 from .store.files import ArchiveLayout, atomic_write
-from .store.index import ArchiveIndex
+from .store.index import ArchiveIndex, ArticleRow
 from .store.lock import ArchiveLock
 from .store.repair import repair_dangling_refs
 from .store.warc import recover_open_files
@@ -140,16 +141,16 @@ class Archive:
         """
         assert self.index is not None
         key = article.story_key
-        if self.index.status_of(article.urlname) == "alias":
-            row = self.index.article(article.urlname)
-            return Duplicate(row.reason if row and row.reason else "")
+        row = self.index.article(article.urlname)  # read once: its status here, its path in publish
+        if row is not None and row.status == "alias":
+            return Duplicate(row.reason or "")
         owner = self.index.story_owner(key, article.urlname)
         if owner is not None and home_rank(article, owner.url) < home_rank(article, article.canonical_url):
             self.index.record_outcome(urlname=article.urlname, url=article.url, status=Outcome.ALIAS,
                                       reason=f"same story as {owner.url}", fetched_at=fetched_at)
             return Duplicate(owner.url)
         # New, or the story's better home (its original, under a cross-post archived first): write it here.
-        published = self.publish(article)
+        published = self.publish(article, row)
         with self.index.transaction():
             self.index.record_article(
                 urlname=article.urlname, url=article.url, title=article.title,
@@ -166,8 +167,9 @@ class Archive:
             (self.layout.root / owner.path).unlink(missing_ok=True)
         return dataclasses.replace(published, replaces=owner.url)
 
-    def publish(self, article: Article) -> Published:
-        path = self.known_path(article) or self.post_path(article)
+    def publish(self, article: Article, row: ArticleRow | None | Literal["unread"] = "unread") -> Published:
+        """Render and write the article's Markdown; row: its index row when the caller has read it already."""
+        path = self.known_path(article, row) or self.post_path(article)
         data = self.render(article)
         created = not path.exists()
         changed = atomic_write(path, data)
@@ -175,11 +177,12 @@ class Archive:
             path, str(path.relative_to(self.layout.root)), changed, created, hashlib.sha1(data).hexdigest()
         )
 
-    def known_path(self, article: Article) -> Path | None:
+    def known_path(self, article: Article, row: ArticleRow | None | Literal["unread"] = "unread") -> Path | None:
         """Where the index says this article's Markdown lives (regenerate keeps the name a crawl gave it)."""
         if self.index is None:
             return None
-        row = self.index.article(article.urlname)
+        if isinstance(row, str):  # "unread"
+            row = self.index.article(article.urlname)
         if row is not None and row.path and row.status == "ok":
             return self.layout.root / row.path
         return None

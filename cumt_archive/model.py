@@ -7,6 +7,7 @@ these types.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -92,7 +93,7 @@ class Article:
     def media(self) -> list[Media]:
         return [*self.images, *self.attachments]
 
-    @property
+    @functools.cached_property  # a worker process takes it, and it travels with the pickled article
     def story_key(self) -> str:
         """Same host, title, date, text and images: the same story, whatever its URL.
 

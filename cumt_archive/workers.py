@@ -113,7 +113,10 @@ def _extract_article(page: RawPage) -> Article | NotArticle:
     # starts the fork server (start_fork_server) before it loads extraction itself.
     from .extract import extract_article
 
-    return extract_article(page)
+    result = extract_article(page)
+    if isinstance(result, Article):
+        result.story_key  # noqa: B018 - computed here, on a worker's core: the article carries it back
+    return result
 
 
 def submit_article(pool: ProcessPoolExecutor, page: RawPage) -> "Future[Article | NotArticle]":

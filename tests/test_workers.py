@@ -222,3 +222,21 @@ def test_list_pages_are_read_in_a_worker_as_in_process_and_refusals_come_back_ra
             workers.submit_list(pool, RawPage(url="http://x.cn/p.htm", body=b"<html><body><p>hi</p></body></html>")).result()
     finally:
         pool.shutdown()
+
+
+def test_a_worker_takes_the_story_key_and_the_article_carries_it_back():
+    """The story key (a digest of the whole text) is computed on a worker's core, not by the crawl's reactor."""
+    from cumt_archive.model import Article
+
+    pages = _pages()[:len(PAGES)]
+    pool = workers.start_warm_pool(1, 0)
+    try:
+        results = [workers.submit_article(pool, page).result() for page in pages]
+    finally:
+        pool.shutdown()
+    articles = [(page, r) for page, r in zip(pages, results) if isinstance(r, Article)]
+    assert articles
+    for page, article in articles:
+        assert "story_key" in vars(article)  # cached before the article left the worker
+        here = extract_article(page)
+        assert "story_key" not in vars(here) and article.story_key == here.story_key and article == here

@@ -15,7 +15,7 @@ from lxml import etree
 
 from ..model import Block, ImageBlock, Media, TextBlock
 from ..urls import is_web_url, join_url
-from .html import Element, drop_tree
+from .html import Element, drop_tree, select
 
 
 
@@ -581,7 +581,7 @@ def _link_target(url: str) -> str:
 
 
 def drop_elements(root: Element, xpath: str) -> None:
-    for el in root.xpath(xpath):
+    for el in select(root, xpath):
         parent = el.getparent()
         if parent is not None:
             drop_tree(el)

@@ -12,7 +12,7 @@ from lxml import etree
 from ..model import ListItem, Media, RawPage, Reason
 from ..urls import is_web_url, join_url
 from .body import Embedded
-from .html import Element, text_of
+from .html import Element, select, text_of
 
 _DATE = re.compile(
     r"(?<!\d)((?:19|20)\d{2})\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})\s*日?"
@@ -72,7 +72,7 @@ def classify_blocked(page: RawPage, doc: Element, html_text: str) -> tuple[Reaso
         return Reason.ERROR, f"HTTP {page.status}"
     if re.search(r"/(cas|sso|authserver)/|/login", page.url.lower()):
         return Reason.LOGIN, "login page"
-    if len(html_text) < 20000 and doc.xpath("//script") and not doc.xpath("//body//a[@href]"):
+    if len(html_text) < 20000 and select(doc, "//script") and not select(doc, "//body//a[@href]"):
         body = doc.find("body")
         if len(text_of(body)) < 400 and re.search(
             r"\b(eval|atob|document\.cookie|location\.(reload|href|replace))", html_text
@@ -85,7 +85,7 @@ def why_no_article(doc: Element, html_text: str) -> tuple[Reason, str] | None:
     """For a page without an article body: what it is instead, when that can be told."""
     if is_campus_only(html_text):
         return Reason.CAMPUS_ONLY, "campus-only notice (校内地址)"
-    if doc.xpath("//input[@type='password']"):
+    if select(doc, "//input[@type='password']"):
         return Reason.LOGIN, "login form"
     title = text_of(doc.find(".//title"))
     if any(t in title for t in ERROR_TITLES):
@@ -389,7 +389,7 @@ def find_list_entries(scope: Element, pager_xpath: str,
     list are found too). The list with most items wins over sidebars. Linear in the page: each link
     walks its ancestors once, so a page of 10,000 links to one story costs no more than its size.
     """
-    pager = set(scope.xpath(pager_xpath)) if pager_xpath else set()
+    pager = set(select(scope, pager_xpath)) if pager_xpath else set()
     if pager:
         pager_anchors = {a for p in pager for a in p.iter("a")}
     else:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from lxml import etree
 from w3lib.encoding import html_to_unicode
@@ -64,6 +65,17 @@ def drop_tree(el: Element) -> None:
         else:
             previous.tail = (previous.tail or "") + el.tail
     parent.remove(el)
+
+
+@functools.lru_cache(maxsize=64)  # the few constant expressions extraction uses, each compiled once a process
+def _compiled(expr: str) -> etree.XPath:
+    return etree.XPath(expr)
+
+
+def select(el: Element, expr: str) -> Any:
+    """el.xpath(expr), the expression compiled once: lxml's el.xpath() compiles it again on every call,
+    which on a small page costs as much as evaluating it."""
+    return _compiled(expr)(el)
 
 
 def has_class(name: str) -> str:

@@ -9,7 +9,7 @@ from ...model import ListPage, Media
 from ...urls import join_url
 from .. import common
 from ..body import BodyConverter, Embedded, drop_elements
-from ..html import ClassIndex, Element, has_class, text_of
+from ..html import ClassIndex, Element, has_class, select, text_of
 from ..page import ArticleParts, ParsedPage
 
 NAME = "vsb"
@@ -81,14 +81,14 @@ def _body(doc: Element, classes: ClassIndex) -> Element | None:
     if el is not None:
         return el
     for xpath in ("//*[starts-with(@id, 'vsb_content')]", "//*[@id='vsb_newscontent']"):
-        el = _innermost(doc.xpath(xpath))
+        el = _innermost(select(doc, xpath))
         if el is not None:
             return el
     return None
 
 
 def _region(doc: Element, body: Element) -> Element:
-    forms = doc.xpath("//form[@name='_newscontent_fromname']")
+    forms = select(doc, "//form[@name='_newscontent_fromname']")
     if forms:
         return forms[0]
     for ancestor in body.iterancestors():
@@ -114,7 +114,7 @@ def _title(doc: Element, classes: ClassIndex, region: Element, body: Element) ->
     page_title = common.page_title(doc)
     heading_in_art_tit = [h for el in classes.all("art-tit") for h in el.iter("h3")]
     groups = (heading_in_art_tit, classes.prefixed("titlestyle", "td"), classes.all("title"),
-              region.xpath(".//h1 | .//h2 | .//h3"), classes.prefixed("article_ContBox_title"))
+              select(region, ".//h1 | .//h2 | .//h3"), classes.prefixed("article_ContBox_title"))
     heading_els = [el for group in groups for el in _outside_body(group, region, body)]
     headings = [text_of(el) for el in heading_els]
     cells: list[str] = []
@@ -193,7 +193,7 @@ class Vsb:
         # Items are `li` or `tr` with ids line_u{module}_{n}; a page may show several list modules
         # (sidebars too): the module with most items is the column's list.
         modules: dict[str, list[Element]] = {}
-        for el in doc.xpath("//*[starts-with(@id, 'line_u')]"):
+        for el in select(doc, "//*[starts-with(@id, 'line_u')]"):
             modules.setdefault(el.get("id", "").rsplit("_", 1)[0], []).append(el)
         line_items = max(modules.values(), key=len) if modules else []
         pager = f".//*[{has_class('pb_sys_common')} or starts-with(@id, 'fanye')]"
@@ -256,7 +256,7 @@ def _total_pages(doc: Element, html_text: str, classes: ClassIndex) -> int | Non
     match = _PAGER_TEXT.search(html_text)
     if match:
         return int(match.group(2)) if match.group(1) == "1" else None
-    for el in [*classes.all("p_t"), *doc.xpath("//*[starts-with(@id, 'fanye')]")]:
+    for el in [*classes.all("p_t"), *select(doc, "//*[starts-with(@id, 'fanye')]")]:
         match = _CURRENT_OF_TOTAL.search(text_of(el))
         if match:
             return int(match.group(2)) if match.group(1) == "1" else None

@@ -10,7 +10,7 @@ from ...model import ListPage, Media
 from ...urls import join_url
 from .. import common
 from ..body import BodyConverter, Embedded
-from ..html import PORTLET, ClassIndex, Element, drop_tree, has_class, text_of
+from ..html import PORTLET, ClassIndex, Element, drop_tree, has_class, select, text_of
 from ..page import ArticleParts, ParsedPage
 
 NAME = "webplus"
@@ -190,25 +190,25 @@ class WebPlus:
 
     def list_page(self, page: ParsedPage) -> ListPage:
         doc = page.doc
-        portlets = doc.xpath("//*[@portletmode='simpleList']")
-        scope = max(portlets, key=lambda p: len(p.xpath(".//a"))) if portlets else doc
+        portlets = select(doc, "//*[@portletmode='simpleList']")
+        scope = max(portlets, key=lambda p: len(select(p, ".//a"))) if portlets else doc
         entries = common.find_list_entries(scope, f".//*[{has_class('wp_paging')}]", self.is_article_url)
         if not entries:
             # A column of downloads (a calendar's files) links documents, not articles: the list
             # portlet's (`wp_news_w{n}`) children are its items all the same.
-            for portlet in doc.xpath("//*[starts-with(@id, 'wp_news_w')]"):
+            for portlet in select(doc, "//*[starts-with(@id, 'wp_news_w')]"):
                 for item in portlet:
                     anchor = next(item.iter("a"), None) if isinstance(item.tag, str) else None
                     if anchor is not None and (anchor.get("href") or "").strip() and (
                             anchor.get("title") or text_of(anchor)):  # a bare focus image is no item
                         entries.append((anchor, item))
         total = None
-        for em in doc.xpath(f"//em[{has_class('all_pages')}]"):
+        for em in select(doc, f"//em[{has_class('all_pages')}]"):
             if text_of(em).isdigit():
                 total = int(text_of(em))
                 break
         next_url = None
-        for anchor in doc.xpath(f"//*[{has_class('wp_paging')}]//a[{has_class('next')}]"):
+        for anchor in select(doc, f"//*[{has_class('wp_paging')}]//a[{has_class('next')}]"):
             href = (anchor.get("href") or "").strip()
             if href and not href.startswith("javascript"):
                 next_url = join_url(page.url, href)
