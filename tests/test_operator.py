@@ -102,6 +102,7 @@ def test_default_log_is_a_page_and_the_summary_is_its_last_line(site, tmp_path, 
     assert again.returncode == 0 and again.stderr == ""
     text = log_file.read_text(encoding="utf-8")
     assert "Dumping Scrapy stats" in text and "Spider closed" in text
+    assert re.search(r"cyclic collector: \d{5,} objects frozen, thresholds \(20000, 20, 20\)", text)
     last = text.strip().splitlines()[-1]
     assert summary_counts(last)["unchanged"] == 0 and last.endswith("exit status 0")
     assert "TelnetConsole" not in text and "RemoteControl" not in text  # closed surface
