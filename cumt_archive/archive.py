@@ -13,7 +13,6 @@ import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from .extract.families import REGISTRY
 from .model import Article, Media
@@ -167,25 +166,18 @@ class Archive:
             (self.layout.root / owner.path).unlink(missing_ok=True)
         return dataclasses.replace(published, replaces=owner.url)
 
-    def publish(self, article: Article, row: ArticleRow | None | Literal["unread"] = "unread") -> Published:
-        """Render and write the article's Markdown; row: its index row when the caller has read it already."""
-        path = self.known_path(article, row) or self.post_path(article)
+    def publish(self, article: Article, row: ArticleRow | None) -> Published:
+        """Render and write the article's Markdown; row: its index row, as the caller read it (None: none).
+
+        A path the index already holds for it is kept (regenerate keeps the name a crawl gave it)."""
+        known = self.layout.root / row.path if row is not None and row.path and row.status == "ok" else None
+        path = known or self.post_path(article)
         data = self.render(article)
         created = not path.exists()
         changed = atomic_write(path, data)
         return Published(
             path, str(path.relative_to(self.layout.root)), changed, created, hashlib.sha1(data).hexdigest()
         )
-
-    def known_path(self, article: Article, row: ArticleRow | None | Literal["unread"] = "unread") -> Path | None:
-        """Where the index says this article's Markdown lives (regenerate keeps the name a crawl gave it)."""
-        if self.index is None:
-            return None
-        if isinstance(row, str):  # "unread"
-            row = self.index.article(article.urlname)
-        if row is not None and row.path and row.status == "ok":
-            return self.layout.root / row.path
-        return None
 
 
 def home_rank(article: Article, url: str) -> tuple[int, str]:

@@ -209,7 +209,7 @@ def check_archive(archive: Archive, repair: bool = False) -> CheckReport:
         else:
             post = None  # type: ignore[assignment]
         if repair and post is not None:
-            archive.publish(result)
+            archive.publish(result, index.article(result.urlname))
             report.repaired["posts"] += 1
         missing = _media_findings(archive, result, report)
         if repair and missing:

@@ -124,12 +124,13 @@ class OriginalMediaPipeline(FilesPipeline):
         stored: dict[str, dict[str, Any]] = self.stored_this_run  # type: ignore[attr-defined]
         requests = []
         for url, name, shown in _wanted_files(item.article):
-            known = stored.get(canonical_url(url))
+            key = canonical_url(url)
+            known = stored.get(key)
             if known is not None and known.get(SHOWN_COPY_META, False) == shown:
                 item.files_known.append(known)
                 self.crawler.stats.inc_value("cumt/media_reused")  # type: ignore[union-attr]
                 continue
-            if not refresh and index.media_settled(canonical_url(url)):
+            if not refresh and index.media_settled(key):
                 continue  # gone (404/410) or refused earlier: plain runs do not ask again
             # identity: the original bytes, which a large body can stream to disk as they come
             requests.append(Request(url, headers={"Accept-Encoding": "identity"},
@@ -205,8 +206,9 @@ class OriginalMediaPipeline(FilesPipeline):
         for ok, result in results:
             run.count(("shown" if result.get(SHOWN_COPY_META) else "media") if ok else "media_failed")
         for result in fetched:
-            run.index.record_media(canonical_url(result["url"]), Outcome.ARCHIVED)
-            stored[canonical_url(result["url"])] = result
+            key = canonical_url(result["url"])
+            run.index.record_media(key, Outcome.ARCHIVED)
+            stored[key] = result
         for result in item.files_known:  # counted as the file's every article counts it; recorded already
             run.count("shown" if result.get(SHOWN_COPY_META) else "media")
         fetched += item.files_known
