@@ -105,32 +105,64 @@ context.on("request", (r) => {
 const failedResponses = [];
 context.on("response", (r) => { if (r.status() >= 400) failedResponses.push(`${r.status()} ${r.url()}`); });
 
-// The replayed page is the innermost frame whose URL is ReplayWeb.page's replay URL of `url`
-// (…/replay/w/<collection>/<timestamp>mp_/<url>). Wait until it exists and has finished loading.
-async function replayFrame(page, url) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    for (const frame of page.frames()) {
-      if (frame.url().includes("mp_/" + url)) {
-        try {
-          await frame.waitForFunction(() => document.readyState === "complete", null, { timeout: Math.max(1, deadline - Date.now()) });
-          return frame;
-        } catch (e) {
-          if (Date.now() > deadline) throw e; // the frame was replaced while loading: look again
+// An embed whose navigation under /replay/ goes past the service worker reaches this server, which
+// answers ReplayWeb.page's index with its 404; ReplayWeb.page's own 3 reloads then recover, or on a
+// loaded machine do not (CI once: no replay frame within 30 s). A navigation the worker intercepts
+// never reaches this server, so a GET of /replay/ itself is the sign: the embed page is then opened
+// afresh once the worker controls a replay frame again, at most EMBED_ATTEMPTS times, and each
+// restart is reported in result.worker_bypassed (the test shows it as a warning).
+const EMBED_ATTEMPTS = 3;
+class WorkerBypassed extends Error {}
+
+function bypassedSince(mark) {
+  return served.slice(mark).some((line) => line === "GET /replay/" || line === "GET /replay/index.html");
+}
+
+// Opens /embed?QUERY and polls ready(page) until it gives a value, within the timeout.
+async function openEmbed(query, ready, what) {
+  for (let attempt = 1; ; attempt++) {
+    const mark = served.length;
+    const page = await context.newPage();
+    try {
+      await page.goto(`${origin}/embed?${query}`);
+      const deadline = Date.now() + timeout;
+      for (;;) {
+        const value = await ready(page, deadline);
+        if (value !== undefined) return { page, value };
+        if (bypassedSince(mark)) throw new WorkerBypassed(`the service worker let ${what} through to the server`);
+        if (Date.now() > deadline) {
+          throw new Error(`no ${what} within ${timeout} ms; frames: ${page.frames().map((f) => f.url()).join(" ")}`);
         }
+        await page.waitForTimeout(100); // poll interval while the replay loads, not an assertion
       }
+    } catch (e) {
+      await page.close();
+      if (!(e instanceof WorkerBypassed) || attempt >= EMBED_ATTEMPTS) throw e;
+      result.worker_bypassed.push(`${what} (attempt ${attempt}): ${served.slice(mark).join(", ")}`);
+      await activateServiceWorker();
     }
-    if (Date.now() > deadline) {
-      throw new Error(`no replay frame for ${url} within ${timeout} ms; frames: ${page.frames().map((f) => f.url()).join(" ")}`);
-    }
-    await page.waitForTimeout(100); // poll interval while waiting for the frame, not an assertion
   }
 }
 
+// The replayed page is the innermost frame whose URL is ReplayWeb.page's replay URL of `url`
+// (…/replay/w/<collection>/<timestamp>mp_/<url>), once it has finished loading.
+async function replayFrame(page, url, deadline) {
+  for (const frame of page.frames()) {
+    if (frame.url().includes("mp_/" + url)) {
+      try {
+        await frame.waitForFunction(() => document.readyState === "complete", null, { timeout: Math.max(1, deadline - Date.now()) });
+        return frame;
+      } catch (e) {
+        if (Date.now() > deadline) throw e; // the frame was replaced while loading: look again
+      }
+    }
+  }
+  return undefined;
+}
+
 async function open(url) {
-  const page = await context.newPage();
-  await page.goto(`${origin}/embed?url=${encodeURIComponent(url)}`);
-  const frame = await replayFrame(page, url);
+  const { page, value: frame } = await openEmbed(
+    `url=${encodeURIComponent(url)}`, (page, deadline) => replayFrame(page, url, deadline), `replay frame for ${url}`);
   const box = await (await frame.frameElement()).boundingBox();
   return { page, frame, box };
 }
@@ -157,19 +189,28 @@ async function sha256Fetch(frame, urls) {
 
 // ReplayWeb.page shows its iframe as soon as sw.js is *registered*; if the worker is not yet active
 // when the iframe loads, it reloads the iframe 3 times, 100 ms apart, and then gives up, and on this
-// shared 2-core machine installing the 1.2 MB sw.js sometimes takes longer. So a first embed page
-// only brings the worker up, and the checks start once it is activated: from then on every
-// navigation under /replay/ is the worker's.
+// shared 2-core machine installing the 1.2 MB sw.js sometimes takes longer. Nor is an *activated*
+// worker enough: the first embed opened after that still sent its navigation to this server, every
+// time (Chromium 156). So a first embed page only brings the worker up, and the checks start once
+// the worker controls that page's replay frame.
 async function activateServiceWorker() {
   const page = await context.newPage();
   await page.goto(`${origin}/embed?view=pages`);
-  await page.waitForFunction(
-    async () => (await navigator.serviceWorker.getRegistration("/replay/"))?.active?.state === "activated",
-    null, { timeout, polling: 100 });
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const app = page.frames().find((f) => f.url().startsWith(`${origin}/replay/?`));
+    try {
+      if (app && await app.evaluate(() => navigator.serviceWorker.controller !== null)) break;
+    } catch (e) {
+      if (!String(e).includes("destroyed") && !String(e).includes("detached")) throw e; // reloading
+    }
+    if (Date.now() > deadline) throw new Error(`ReplayWeb.page's service worker controlled no replay frame within ${timeout} ms`);
+    await page.waitForTimeout(100); // poll interval while the worker comes up, not an assertion
+  }
   await page.close();
 }
 
-const result = { origin, chromium_version: context.browser()?.version() ?? null, pages: {} };
+const result = { origin, chromium_version: context.browser()?.version() ?? null, pages: {}, worker_bypassed: [] };
 try {
   await activateServiceWorker();
   for (const [index, wanted] of request.pages.entries()) {
@@ -205,16 +246,16 @@ try {
     result.pages[wanted.url] = seen;
   }
   // ReplayWeb.page's page list of the package (its Pages view): each entry's page, once all are shown.
-  const listPage = await context.newPage();
-  await listPage.goto(`${origin}/embed?view=pages`);
-  const deadline = Date.now() + timeout;
-  let entries = [];
-  while (Date.now() < deadline) {
-    const app = listPage.frames().find((f) => f.url().startsWith(`${origin}/replay/?`));
-    entries = app ? await app.locator("wr-page-entry").evaluateAll((els) => els.map((e) => ({ url: e.page.url, title: e.page.title }))) : [];
-    if (entries.length >= request.page_count) break;
-    await listPage.waitForTimeout(100); // poll interval while the list loads, not an assertion
-  }
+  const { page: listPage, value: entries } = await openEmbed("view=pages", async (page) => {
+    const app = page.frames().find((f) => f.url().startsWith(`${origin}/replay/?`));
+    let listed = [];
+    try {
+      if (app) listed = await app.locator("wr-page-entry").evaluateAll((els) => els.map((e) => ({ url: e.page.url, title: e.page.title })));
+    } catch (e) {
+      if (!String(e).includes("destroyed") && !String(e).includes("detached")) throw e; // the app frame was reloading
+    }
+    return listed.length >= request.page_count ? listed : undefined;
+  }, "page list");
   result.page_list = entries;
   await listPage.screenshot({ path: join(request.screenshots, "page-list.png") });
   await listPage.close();
