@@ -412,3 +412,38 @@ def test_family_hooks_keep_their_promise_about_runs() -> None:
         for el in runs:
             assert family.attachment_of(el, "https://h.example/") is None
             assert family.embedded_of(el, "https://h.example/") is None
+
+
+def test_needs_work_class_and_double_space_is_the_alternation() -> None:
+    """_NEEDS_WORK searches for its characters alone and `"  " in text` for two spaces: the text passes
+    untouched exactly when the single alternation it replaced found nothing."""
+    alternation = re.compile(body_mod._NEEDS_WORK.pattern + "|  ")
+    rng = random.Random(9)
+    alphabet = ["中", "文", "a", " ", "  ", "\t", "\n", "\r", "\xa0", "\u3000", "\u2002", "\u2003", "\u200b", "\\",
+                "`", "*", "_", "[", "]", "<", "&", "。", "\f", "\v", "\u2009"]
+    texts = ["", " ", "  ", "中文  中文", "中 文"] + ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8)))
+                                                    for _ in range(20000)]
+    flagged = 0
+    for text in texts:
+        expected = alternation.search(text) is not None
+        flagged += expected
+        assert (body_mod._NEEDS_WORK.search(text) is not None or "  " in text) is expected, repr(text)
+    assert 100 < flagged < len(texts) - 100
+
+
+def test_pdf_image_list_pattern_is_the_lazy_one() -> None:
+    """The PDF viewer's image list is read up to the first `]` with a negated class, as the lazy `.*?`
+    (re.S) it replaced read it, on hand-made and random scripts."""
+    lazy = re.compile(r"vsb_pdf_image_data\s*=\s*\[(.*?)\]", re.S)
+    rng = random.Random(10)
+    pieces = ["vsb_pdf_image_data", " ", "\n", "=", "[", "]", '"/a/1.jpg"', "'/b/2.png'", ",", "x", "];", "\r\n"]
+    scripts = ['var vsb_pdf_image_data = ["/a.jpg",\n"/b.jpg"];', "vsb_pdf_image_data=[]", "vsb_pdf_image_data = [",
+               "vsb_pdf_image_data\n=\n[\n'/x.jpg'\n]\n]"]
+    scripts += [rng.choice(["", "vsb_pdf_image_data = ["]) + "".join(rng.choice(pieces) for _ in range(rng.randint(1, 14)))
+                for _ in range(20000)]
+    matched = 0
+    for code in scripts:
+        ours, reference = vsb._PDF_IMAGES.search(code), lazy.search(code)
+        assert (ours and (ours.span(), ours.group(1))) == (reference and (reference.span(), reference.group(1))), code
+        matched += reference is not None
+    assert 1000 < matched < len(scripts) - 1000

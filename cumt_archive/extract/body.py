@@ -91,14 +91,16 @@ _OPEN_SPACE = re.compile("([\x01\x03]) +")
 _SPACE_CLOSE = re.compile(" +([\x02\x04])")
 _NEEDS_ESCAPE = re.compile(r"[\\`*_\[\]<&]")
 # What a text node must hold for _inline_text to change it: whitespace _WS folds (all but a lone space) or
-# a character escape_text escapes. Most text nodes of a Chinese page hold none, and pass with one search.
-_NEEDS_WORK = re.compile(r"[\\`*_\[\]<&\t\r\n\f\v\xa0\u3000\u2002\u2003\u200b]|  ")
+# a character escape_text escapes; that is, one of these characters, or two spaces (tested apart with `in`:
+# an alternation would keep re from scanning for the class alone, and takes twice as long on a paragraph).
+# Most text nodes of a Chinese page hold none, and pass with one search.
+_NEEDS_WORK = re.compile(r"[\\`*_\[\]<&\t\r\n\f\v\xa0\u3000\u2002\u2003\u200b]")
 _LAYOUT_BLANKS = " \t\r\n\f\v\xa0"  # the characters of _WS_WITH_NEWLINE
 
 
 def _inline_text(text: str) -> str:
     """A text node as the walk adds it: source line breaks become soft breaks, other whitespace runs one
-    space, and Markdown's own characters are escaped. (Call it only when _NEEDS_WORK finds something.)"""
+    space, and Markdown's own characters are escaped. (Call it only when _NEEDS_WORK finds something, or two spaces.)"""
     if not text.strip(_LAYOUT_BLANKS):  # the indentation between two tags, the commonest text node of all
         return _SOFT_BREAK if "\n" in text else " "
     if "\n" in text:
@@ -243,13 +245,13 @@ class BodyConverter:
         # on every read).
         text = el.text
         if text:
-            state.buf.append(_inline_text(text) if _NEEDS_WORK.search(text) else text)
+            state.buf.append(_inline_text(text) if _NEEDS_WORK.search(text) or "  " in text else text)
         walk = self._walk
         for child in el:
             walk(child, state)
             text = child.tail
             if text:
-                state.buf.append(_inline_text(text) if _NEEDS_WORK.search(text) else text)
+                state.buf.append(_inline_text(text) if _NEEDS_WORK.search(text) or "  " in text else text)
 
     def _walk(self, el: Element, state: _State) -> None:
         tag = el.tag
@@ -319,7 +321,7 @@ class BodyConverter:
 
     def _add_text(self, text: str, state: _State) -> None:
         if text:
-            state.buf.append(_inline_text(text) if _NEEDS_WORK.search(text) else text)
+            state.buf.append(_inline_text(text) if _NEEDS_WORK.search(text) or "  " in text else text)
 
     def _add_link(self, el: Element, state: _State) -> None:
         href = (el.get("tppabs") or el.get("href") or "").strip()
@@ -424,10 +426,15 @@ class BodyConverter:
     # -- block boundary -------------------------------------------------------------
 
     def _flush(self, state: _State) -> None:
-        if not state.buf:
+        buf = state.buf
+        if not buf or (len(buf) == 1 and (buf[0] == _SOFT_BREAK or buf[0] == " ")):
+            # Nothing, or only the layout whitespace between two blocks (as a tail between paragraphs
+            # leaves it, with no link or attachment piece): no block, and nothing else to reset.
+            if buf:
+                state.buf = []
             state.prefix = ""
             return
-        raw = "".join(state.buf)  # _join, written out (this runs once per block)
+        raw = "".join(buf)  # _join, written out (this runs once per block)
         if _SOFT_BREAK in raw:
             if raw.strip(_NOT_CJK_BLANKS):  # (only source whitespace, as between two paragraphs: no CJK to join)
                 raw = _CJK_SOFT_BREAK.sub(r"\1", raw)
@@ -443,15 +450,22 @@ class BodyConverter:
             text = _MARKERS.sub("", text)  # a heading is emphasis enough
         if not text.isprintable() and _EMPHASIS.search(text):  # (markers are not printable: a cheap first test)
             # Word splits one bold phrase into runs (<b>一、</b><b>总体要求</b>): one emphasis, not two.
-            text = text.replace(_STRONG_CLOSE + _STRONG_OPEN, "").replace(_EM_CLOSE + _EM_OPEN, "")
-            # (each substitution only when its pattern can match: a template substitution costs a Python call)
-            if _STRONG_OPEN + " " in text or _EM_OPEN + " " in text:
+            # (Each test below only for a kind of emphasis the block holds, and each substitution only when
+            # its pattern can match: every `in` reads the whole block, a substitution costs a Python call.
+            # The markers' pairs are written out: building them costs on every block.)
+            strong = "\x01" in text or "\x02" in text
+            em = "\x03" in text or "\x04" in text
+            if strong and "\x02\x01" in text:
+                text = text.replace("\x02\x01", "")
+            if em and "\x04\x03" in text:
+                text = text.replace("\x04\x03", "")
+            if (strong and "\x01 " in text) or (em and "\x03 " in text):
                 text = _OPEN_SPACE.sub(r" \1", text)
-            if " " + _STRONG_CLOSE in text or " " + _EM_CLOSE in text:
+            if (strong and " \x02" in text) or (em and " \x04" in text):
                 text = _SPACE_CLOSE.sub(r"\1 ", text)
-            if _STRONG_OPEN in text or _STRONG_CLOSE in text:
+            if strong:
                 text = _resolve_emphasis(text, _STRONG_OPEN, _STRONG_CLOSE, "**", "strong")
-            if _EM_OPEN in text or _EM_CLOSE in text:
+            if em:
                 text = _resolve_emphasis(text, _EM_OPEN, _EM_CLOSE, "*", "em")
             if "  " in text:  # (the only whitespace left is single spaces, which the steps above may pair)
                 text = _WS.sub(" ", text)
@@ -538,7 +552,7 @@ def _plain_cell_text(cell: Element) -> str:
     piece = etree.tostring(cell, method="text", encoding=str, with_tail=False)
     if not piece:
         return ""
-    if _NEEDS_WORK.search(piece):
+    if _NEEDS_WORK.search(piece) or "  " in piece:
         piece = _inline_text(piece)
     if _SOFT_BREAK in piece:  # _join, written out; only a soft break can leave a run of whitespace to fold
         if piece.strip(_NOT_CJK_BLANKS):

@@ -24,7 +24,7 @@ _ARTICLE_URL = re.compile(r"/info/(\d+)/(\d+)\.htm$")
 _ARTICLE_HREF = re.compile(r"(?:^|/)info/\d+/\d+\.htm|content\.jsp\?", re.I)
 _DYNAMIC_ID = re.compile(r"[?&]wbnewsid=(\d+)")
 _LIST_URL = re.compile(r"^(.*)\.(htm|html)$")
-_PDF_IMAGES = re.compile(r"vsb_pdf_image_data\s*=\s*\[(.*?)\]", re.S)
+_PDF_IMAGES = re.compile(r"vsb_pdf_image_data\s*=\s*\[([^\]]*)\]")  # (a lazy .*? with re.S tries the end at every character)
 _QUOTED = re.compile(r"[\"']([^\"']+)[\"']")
 _VIDEO = re.compile(r"showVsbVideo\(\s*[\"']([^\"']+)[\"']")
 
