@@ -306,8 +306,10 @@ class BodyConverter:
                     state.prefix = "- "
             if self.hooks_ignore_runs and _only_runs(el):
                 # What the walk would add, text piece by text piece: each run only passes its text on.
-                for piece in el.itertext():
-                    self._add_text(piece, state)
+                buf = state.buf
+                for piece in el.itertext():  # (_add_text, written out: Word paragraphs hold dozens of runs)
+                    if piece:
+                        buf.append(_inline_text(piece) if _NEEDS_WORK.search(piece) or "  " in piece else piece)
             else:
                 self._walk_children(el, state)
             if state.buf:

@@ -72,7 +72,8 @@ def classify_blocked(page: RawPage, doc: Element, html_text: str) -> tuple[Reaso
         return Reason.ERROR, f"HTTP {page.status}"
     if re.search(r"/(cas|sso|authserver)/|/login", page.url.lower()):
         return Reason.LOGIN, "login page"
-    if len(html_text) < 20000 and select(doc, "//script") and not select(doc, "//body//a[@href]"):
+    # (boolean(): libxml2 answers whether any node matches, and no element becomes a Python object)
+    if len(html_text) < 20000 and select(doc, "boolean(//script)") and not select(doc, "boolean(//body//a[@href])"):
         body = doc.find("body")
         if len(text_of(body)) < 400 and re.search(
             r"\b(eval|atob|document\.cookie|location\.(reload|href|replace))", html_text

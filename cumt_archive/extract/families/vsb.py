@@ -87,8 +87,9 @@ def _body(doc: Element, classes: ClassIndex) -> Element | None:
     return None
 
 
-def _region(doc: Element, body: Element) -> Element:
-    forms = select(doc, "//form[@name='_newscontent_fromname']")
+def _region(doc: Element, markers: frozenset[str], body: Element) -> Element:
+    # (markers name every form of the page: the document is searched only when the news form is there)
+    forms = select(doc, "//form[@name='_newscontent_fromname']") if "form:_newscontent_fromname" in markers else []
     if forms:
         return forms[0]
     for ancestor in body.iterancestors():
@@ -166,7 +167,7 @@ class Vsb:
         body = _body(doc, classes)
         if body is None:
             return None
-        region = _region(doc, body)
+        region = _region(doc, page.markers, body)
         title, problem = _title(doc, classes, region, body)
         date = _date(classes, region, body)
         # (The vote box found by its id attribute: libxml2 selects attributes far faster than it tests
