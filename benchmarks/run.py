@@ -5,12 +5,13 @@
     python benchmarks/run.py --only regenerate crawl [--pages DIR] [--count N] [--repeats R]
     python benchmarks/run.py --only profile      # where a single process spends its time, by area
 
-1. regenerate: `cumt-archive regenerate --from-html` over N saved article pages, single process
-   (--jobs 1) and one worker per core, against trafilatura's Markdown extraction with metadata,
-   trafilatura `fast`, and a bare lxml parse of the same bytes (the floor). Targets: >= 10x
-   trafilatura (Markdown with metadata) single process; every core: >= 1.8x single-process
-   throughput on 2 cores (>= 0.9 of the cores' count in general). Also each source page's extraction
-   against a bare parse of its bytes (target: none above 5 parses).
+1. regenerate: `cumt-archive regenerate --from-html` over N saved article pages (5,000 by default:
+   a whole archive's rebuild), single process (--jobs 1) and one worker per core, against
+   trafilatura's Markdown extraction with metadata, trafilatura `fast`, and a bare lxml parse of the
+   same bytes (the floor). Targets: >= 10x trafilatura (Markdown with metadata) single process; every
+   core: >= 1.8x single-process throughput on 2 cores (>= 0.9 of the cores' count in general). Also
+   each source page's extraction against a bare parse of its bytes (target: none above 5 parses), and
+   the start-up of both (a one-page tree), which every per-page figure includes.
 2. crawl: `scrapy crawl cumt` at zero delay of a local mirror serving real-size pages (the corpus's
    article pages under distinct article URLs of a generated site, plus every image and attachment
    they link, so nothing answers 404), against a bare Scrapy spider fetching the same URLs and
@@ -274,16 +275,28 @@ def bench_regenerate(pages: list[SourcePage], count: int, baseline_count: int, r
                      work: Path) -> dict:
     tree = work / "tree"
     files = build_tree(pages, count, tree)
+    # The fixed cost of a run (interpreter, imports, and with workers their pool), on a one-page tree:
+    # it is in every per-page figure, and weighs more the fewer pages a run has.
+    one_page = work / "tree-one-page"
+    build_tree(pages, 1, one_page)
     megabytes = sum(p.stat().st_size for p in files) / 1e6
     samples: dict[str, list[float]] = {}
+    startup: dict[str, list[float]] = {}
     cores: list[float] = []
     written = 0
     for rep in range(repeats):
-        contenders = ["ours_1", f"ours_{jobs}", "baselines"]
+        contenders = ["ours_1", f"ours_{jobs}", "baselines", "startup_1", f"startup_{jobs}"]
         for name in contenders if rep % 2 == 0 else contenders[::-1]:
             if name == "baselines":
                 for key, per_page in _baselines(files[:baseline_count], tree).items():
                     samples.setdefault(key, []).append(per_page * 1000)
+                continue
+            if name.startswith("startup"):
+                archive = work / f"archive-{name}"
+                run = measure([*CLI, "regenerate", "--quiet", "--jobs", name.split("_")[1], "--from-html",
+                               str(one_page), "--archive", str(archive)])
+                startup.setdefault(name, []).append(run.seconds)
+                shutil.rmtree(archive)
                 continue
             archive = work / f"archive-{name}"
             run = measure([*CLI, "regenerate", "--quiet", "--jobs", name.split("_")[1], "--from-html", str(tree),
@@ -310,6 +323,7 @@ def bench_regenerate(pages: list[SourcePage], count: int, baseline_count: int, r
         "all_cores_speedup": {**spread([s / p for s, p in zip(samples["ours_1"], samples[f"ours_{jobs}"])]),
                               "of_medians": round(single / parallel, 2)},
         "cores_used": spread(cores),
+        "startup_seconds": {k.split("_")[1] + "_jobs": spread(v, 3) for k, v in startup.items()},
     }
     # Every copy of a source our extraction archives must be written; a source it refuses with a reason
     # (a page with no date at all, which the answer sheet calls an article) is refused in every copy.
@@ -645,7 +659,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=Path, default=DEFAULT_CORPUS,
                         help="folder of saved pages; articles among them are chosen by content (default: ../shared/corpus)")
-    parser.add_argument("--count", type=int, default=1000, help="saved pages for the regenerate benchmark")
+    parser.add_argument("--count", type=int, default=5000,
+                        help="saved pages for the regenerate benchmark (default: a whole archive's rebuild, so that "
+                             "start-up, printed apart, weighs in it as in real use)")
     parser.add_argument("--baseline-count", type=int, default=300,
                         help="of those, pages the in-process baselines (trafilatura, lxml) run over each repetition")
     parser.add_argument("--memory-counts", type=int, nargs=2, default=[1000, 10000])
