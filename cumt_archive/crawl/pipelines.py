@@ -15,6 +15,7 @@ from scrapy.exceptions import DropItem
 from scrapy.http import Response
 from scrapy.pipelines.files import FilesPipeline, FSFilesStore
 from scrapy.pipelines.media import FileException, MediaPipeline, _MediaRequestFiltered
+from scrapy.utils.defer import ensure_awaitable
 from twisted.python.failure import Failure
 
 from ..archive import Duplicate
@@ -157,20 +158,25 @@ class OriginalMediaPipeline(FilesPipeline):
             raise MediaHTTPStatus(response.status)
         if request.meta.get(SHOWN_COPY_META):
             return _shown_copy_info(request.url, "downloaded")  # the capture has put it in the WARC
-        if spool is None:
-            return await super().media_downloaded(response, request, info, item=item)
-        # FilesPipeline's own steps refuse an empty response.body; a spooled body is on disk.
-        self.inc_stats("downloaded")
+        # FilesPipeline's own steps, written out: its media_downloaded refuses an empty response.body (a
+        # spooled body is on disk), and logs a failure to store the file with a traceback, while
+        # file_downloaded has already stopped the run with one clear line (a full disk) and media_failed
+        # gives the file its one line too.
+        status = "cached" if "cached" in response.flags else "downloaded"
+        self.inc_stats(status)
         path = self.file_path(request, response=response, info=info, item=item)
-        return {"url": request.url, "path": path, "status": "downloaded",
-                "checksum": self.file_downloaded(response, request, info, item=item)}
+        checksum = await self.file_downloaded(response, request, info, item=item)
+        return {"url": request.url, "path": path, "status": status, "checksum": checksum}
 
-    def file_downloaded(self, response: Response, request: Request, info: MediaPipeline.SpiderInfo, *,
-                        item: Any = None) -> Any:
+    async def file_downloaded(self, response: Response, request: Request, info: MediaPipeline.SpiderInfo, *,
+                              item: Any = None) -> str:
         try:
             spool = spooled_body(response)
             if spool is None:
-                return super().file_downloaded(response, request, info, item=item)
+                # FilesPipeline's gives an awaitable (Scrapy 2.19): the store writes the file when it is
+                # awaited, so a storage failure is raised here, where it is caught, not by the caller.
+                checksum: str = await ensure_awaitable(super().file_downloaded(response, request, info, item=item))
+                return checksum
             self.store.persist_spooled(self.file_path(request, response=response, info=info, item=item),  # type: ignore[attr-defined]
                                        spool)
             return spool.md5_hex
