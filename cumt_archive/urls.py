@@ -77,6 +77,10 @@ def _origin(base: str) -> str | None:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
 
 
+# A page joins the same reference more than once (an image's `src` gives both its original and the copy
+# it shows), and pages of one site share their icons and links: urljoin's pure-Python parsing costs
+# microseconds a call, a cache hit a dictionary lookup.
+@functools.lru_cache(maxsize=4096)
 def join_url(base: str, ref: str) -> str:
     """urljoin(base, ref), exactly; the commonest reference of an article body (an image's `/_upload/...`
     path) is joined without it, as urljoin would: the base's origin and the path as written.

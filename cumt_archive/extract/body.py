@@ -306,10 +306,19 @@ class BodyConverter:
                     state.prefix = "- "
             if self.hooks_ignore_runs and _only_runs(el):
                 # What the walk would add, text piece by text piece: each run only passes its text on.
+                # When the pieces together need no work, none of them does (a piece is a part of the whole,
+                # two spaces across a boundary are two spaces in the whole): added as one piece, they join
+                # in _flush to the same text. Else each is added as _add_text adds it.
+                pieces = list(el.itertext())
+                whole = "".join(pieces)
                 buf = state.buf
-                for piece in el.itertext():  # (_add_text, written out: Word paragraphs hold dozens of runs)
-                    if piece:
-                        buf.append(_inline_text(piece) if _NEEDS_WORK.search(piece) or "  " in piece else piece)
+                if not (_NEEDS_WORK.search(whole) or "  " in whole):
+                    if whole:
+                        buf.append(whole)
+                else:
+                    for piece in pieces:  # (_add_text, written out: Word paragraphs hold dozens of runs)
+                        if piece:
+                            buf.append(_inline_text(piece) if _NEEDS_WORK.search(piece) or "  " in piece else piece)
             else:
                 self._walk_children(el, state)
             if state.buf:
