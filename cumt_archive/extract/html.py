@@ -46,7 +46,7 @@ def _document(text: str) -> Element:
 
 def parse_text(text: str) -> Element:
     text = _XML_DECL.sub("", text)
-    if not text.strip():
+    if not text or text.isspace():  # (not text.strip(), without copying the page)
         text = "<html></html>"
     try:
         return _document(text)
