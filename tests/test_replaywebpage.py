@@ -89,7 +89,8 @@ def replayed(tmp_path_factory, crawled_fixture_site):
                           timeout=180)
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
-    assert "error" not in result, f"{result['error']}\nanswers >= 400: {result['failed_responses']}"
+    assert "error" not in result, (f"{result['error']}\nsteps done (ms): {result['step_ms']}\n"
+                                   f"answers >= 400: {result['failed_responses']}")
     if result["worker_bypassed"]:  # recovered by opening the embed again (replay.mjs says why): shown, not hidden
         warnings.warn(f"ReplayWeb.page's service worker let navigations through: {result['worker_bypassed']}")
     return result

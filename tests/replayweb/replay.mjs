@@ -210,9 +210,16 @@ async function activateServiceWorker() {
   await page.close();
 }
 
-const result = { origin, chromium_version: context.browser()?.version() ?? null, pages: {}, worker_bypassed: [] };
+const result = { origin, chromium_version: context.browser()?.version() ?? null, pages: {}, worker_bypassed: [],
+  step_ms: {} };  // how long each step took, against the timeout of each wait (for a slow run's diagnosis)
+let stepStart = Date.now();
+function stepDone(name) {
+  result.step_ms[name] = Date.now() - stepStart;
+  stepStart = Date.now();
+}
 try {
   await activateServiceWorker();
+  stepDone("service worker");
   for (const [index, wanted] of request.pages.entries()) {
     const { page, frame, box } = await open(wanted.url);
     // Every <img> of the replayed page has loaded or failed: their outcome is final from here on.
@@ -244,6 +251,7 @@ try {
     await page.screenshot({ path: join(request.screenshots, `page-${index}.png`) });
     await page.close();
     result.pages[wanted.url] = seen;
+    stepDone(wanted.url);
   }
   // ReplayWeb.page's page list of the package (its Pages view): each entry's page, once all are shown.
   const { page: listPage, value: entries } = await openEmbed("view=pages", async (page) => {
@@ -261,10 +269,12 @@ try {
   await listPage.close();
 
   // Negative control for the page checks: a page the archive does not hold.
+  stepDone("page list");
   const missing = await open(request.missing_page);
   result.missing_page = await missing.frame.evaluate(() => ({ title: document.title, text: document.body.innerText }));
   await missing.page.screenshot({ path: join(request.screenshots, "missing-page.png") });
   await missing.page.close();
+  stepDone("page not archived");
 } catch (e) {
   result.error = String(e?.stack ?? e);
 } finally {
