@@ -175,7 +175,8 @@ class OriginalMediaPipeline(FilesPipeline):
             if spool is None:
                 # FilesPipeline's gives an awaitable (Scrapy 2.19): the store writes the file when it is
                 # awaited, so a storage failure is raised here, where it is caught, not by the caller.
-                checksum: str = await ensure_awaitable(super().file_downloaded(response, request, info, item=item))
+                downloaded = super().file_downloaded(response, request, info, item=item)
+                checksum: str = await ensure_awaitable(downloaded)
                 return checksum
             self.store.persist_spooled(self.file_path(request, response=response, info=info, item=item),  # type: ignore[attr-defined]
                                        spool)
