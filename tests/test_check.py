@@ -6,8 +6,10 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 
 from conftest import REPO, run_crawl, tree_bytes
 from sitegen import GeneratedSite
@@ -63,14 +65,38 @@ def test_deleted_media_are_found_and_fetched_again_by_the_next_plain_run(crawled
     assert cli("check", "--archive", str(archive)).returncode == 0
 
 
+def _record_offsets(warc: Path) -> list[int]:
+    with open(warc, "rb") as handle:
+        iterator = ArchiveIterator(handle)
+        return [iterator.get_record_offset() for record in iterator if record.content_stream().read() is not None]
+
+
 def test_a_truncated_warc_is_reported(crawled):
     _, _, archive = crawled
     warc = sorted((archive / "warc").glob("*.warc.gz"))[0]
     data = warc.read_bytes()
-    warc.write_bytes(data[: len(data) // 2])
+    # Cut inside the record that holds the file's middle (a cut between two records leaves a shorter
+    # file of whole records: the index's references past its end are dropped when the archive is
+    # opened, and their articles fetched again, as after a power cut).
+    starts = [*_record_offsets(warc), len(data)]
+    start, end = next((a, b) for a, b in zip(starts, starts[1:]) if b > len(data) // 2)
+    warc.write_bytes(data[: (start + end) // 2])
     proc = cli("check", "--archive", str(archive))
     assert proc.returncode == 1
     assert f"warc: {warc.name}: unreadable" in proc.stderr or "reference:" in proc.stderr
+
+
+@pytest.mark.parametrize("cut", [1, 4, 8, 12])
+def test_a_warc_cut_in_its_last_records_gzip_trailer_is_reported(crawled, cut):
+    """warcio reads a record whose gzip member lost its last bytes (its trailer, or the end of its deflate
+    stream that only holds the record's closing CRLFs) as if nothing were amiss: check must not."""
+    _, _, archive = crawled
+    warc = sorted((archive / "warc").glob("*.warc.gz"))[-1]
+    data = warc.read_bytes()
+    warc.write_bytes(data[:-cut])
+    proc = cli("check", "--archive", str(archive))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f"warc: {warc.name}: unreadable" in proc.stderr
 
 
 def test_a_garbage_index_is_refused_with_one_line_and_rebuilt_by_repair(crawled):

@@ -535,9 +535,16 @@ def iter_records(handle: BinaryIO, path: Path, check_digests: bool = False
             raise ArchiveLoadFailed(f"{path}: garbled record after byte {iterator.offset}: {exc}") from exc
         yield iterator, record
         last = iterator.get_record_offset()
+    ensure_whole(handle, path, iterator.offset, last)
+
+
+def ensure_whole(handle: BinaryIO, path: Path, end: int, last: int | None) -> None:
+    """WarcTruncated unless the records warcio read (the last one at offset `last`, all of them ending at
+    `end`) are the whole file, the last one's gzip member with its trailer: warcio stops at a cut without
+    a word."""
     size = os.fstat(handle.fileno()).st_size
-    if iterator.offset < size:
-        raise WarcTruncated(f"{path}: bytes {iterator.offset}-{size} are not whole WARC records")
+    if end < size:
+        raise WarcTruncated(f"{path}: bytes {end}-{size} are not whole WARC records")
     if last is not None and path.name.endswith(".gz") and not _gzip_member_whole(handle, last):
         raise WarcTruncated(f"{path}: the last record (at byte {last}) lacks its gzip trailer")
 
