@@ -291,21 +291,18 @@ def bench_regenerate(pages: list[SourcePage], count: int, baseline_count: int, r
                 for key, per_page in _baselines(files[:baseline_count], tree).items():
                     samples.setdefault(key, []).append(per_page * 1000)
                 continue
-            if name.startswith("startup"):
-                archive = work / f"archive-{name}"
-                run = measure([*CLI, "regenerate", "--quiet", "--jobs", name.split("_")[1], "--from-html",
-                               str(one_page), "--archive", str(archive)])
-                startup.setdefault(name, []).append(run.seconds)
-                shutil.rmtree(archive)
-                continue
+            kind, workers = name.split("_")
             archive = work / f"archive-{name}"
-            run = measure([*CLI, "regenerate", "--quiet", "--jobs", name.split("_")[1], "--from-html", str(tree),
-                           "--archive", str(archive)])
+            run = measure([*CLI, "regenerate", "--quiet", "--jobs", workers, "--from-html",
+                           str(one_page if kind == "startup" else tree), "--archive", str(archive)])
+            shutil.rmtree(archive)
+            if kind == "startup":
+                startup.setdefault(name, []).append(run.seconds)
+                continue
             samples.setdefault(name, []).append(run.seconds / count * 1000)
             if name != "ours_1":
                 cores.append(run.cores_used)
             written = int(re.search(r"\barticles=(\d+)", run.stdout).group(1))  # type: ignore[union-attr]
-            shutil.rmtree(archive)
     ms = {k: statistics.median(v) for k, v in samples.items()}
     single, parallel = ms["ours_1"], ms[f"ours_{jobs}"]
     trafilatura_md = samples["trafilatura_markdown_metadata"]

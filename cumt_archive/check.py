@@ -99,22 +99,21 @@ def index_health(path: Path) -> str | None:
 def scan_warc(path: Path, report: CheckReport) -> None:
     """Read a WARC file to its end, checking every record's digests, and that the file ends with a whole
     record (a cut that leaves whole records but the last one's gzip trailer reads as if nothing were amiss)."""
-    offset = 0
+    last: int | None = None  # the offset of the last record read
     try:
         with open(path, "rb") as handle:
             iterator = ArchiveIterator(handle, check_digests=True)
-            last = None
             for record in iterator:
-                offset = last = iterator.get_record_offset()
+                last = iterator.get_record_offset()
                 record.content_stream().read()
                 report.counts["records"] += 1
                 checker = getattr(record, "digest_checker", None)
                 if checker is not None and checker.passed is False:
                     uri = record.rec_headers.get_header("WARC-Target-URI") or "-"
-                    report.add(Damage.DIGEST, f"{path.name}@{offset}", f"{uri}: {'; '.join(checker.problems)}")
+                    report.add(Damage.DIGEST, f"{path.name}@{last}", f"{uri}: {'; '.join(checker.problems)}")
             ensure_whole(handle, path, iterator.offset, last)
     except Exception as exc:  # noqa: BLE001 - warcio raises many kinds on a torn or garbled file
-        report.add(Damage.WARC, path.name, f"unreadable after byte {offset}: {type(exc).__name__}: {exc}")
+        report.add(Damage.WARC, path.name, f"unreadable after byte {last or 0}: {type(exc).__name__}: {exc}")
 
 
 @dataclass(frozen=True)

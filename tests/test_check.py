@@ -66,9 +66,13 @@ def test_deleted_media_are_found_and_fetched_again_by_the_next_plain_run(crawled
 
 
 def _record_offsets(warc: Path) -> list[int]:
+    offsets = []
     with open(warc, "rb") as handle:
         iterator = ArchiveIterator(handle)
-        return [iterator.get_record_offset() for record in iterator if record.content_stream().read() is not None]
+        for record in iterator:
+            offsets.append(iterator.get_record_offset())
+            record.content_stream().read()  # to the record's end: the iterator then finds the next one
+    return offsets
 
 
 def test_a_truncated_warc_is_reported(crawled):

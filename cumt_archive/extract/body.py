@@ -311,14 +311,12 @@ class BodyConverter:
                 # in _flush to the same text. Else each is added as _add_text adds it.
                 pieces = list(el.itertext())
                 whole = "".join(pieces)
-                buf = state.buf
                 if not (_NEEDS_WORK.search(whole) or "  " in whole):
                     if whole:
-                        buf.append(whole)
+                        state.buf.append(whole)
                 else:
-                    for piece in pieces:  # (_add_text, written out: Word paragraphs hold dozens of runs)
-                        if piece:
-                            buf.append(_inline_text(piece) if _NEEDS_WORK.search(piece) or "  " in piece else piece)
+                    for piece in pieces:
+                        self._add_text(piece, state)
             else:
                 self._walk_children(el, state)
             if state.buf:
@@ -438,7 +436,7 @@ class BodyConverter:
 
     def _flush(self, state: _State) -> None:
         buf = state.buf
-        if not buf or (len(buf) == 1 and (buf[0] == _SOFT_BREAK or buf[0] == " ")):
+        if not buf or (len(buf) == 1 and buf[0] in (_SOFT_BREAK, " ")):
             # Nothing, or only the layout whitespace between two blocks (as a tail between paragraphs
             # leaves it, with no link or attachment piece): no block, and nothing else to reset.
             if buf:
