@@ -174,7 +174,7 @@ class Archive:
         path = known or self.post_path(article)
         data = self.render(article)
         created = not path.exists()
-        changed = atomic_write(path, data)
+        changed = atomic_write(path, data, skip_if_same=not created)
         return Published(
             path, str(path.relative_to(self.layout.root)), changed, created, hashlib.sha1(data).hexdigest()
         )

@@ -103,6 +103,7 @@ def _regenerate(args: argparse.Namespace) -> int:
     # Everything that can be refused is refused before the archive is created or touched.
     jobs = check_jobs(args.jobs)
     from .archive import Archive
+    from .collector import settle_collector
     from .preflight import archive_write_problem
     from .profile import load_profile
     from .progress import Progress, rate_text
@@ -128,6 +129,7 @@ def _regenerate(args: argparse.Namespace) -> int:
         archive.index.set_meta(key, value)
     run_id = archive.index.start_run("regenerate", {k: str(v) for k, v in vars(args).items() if v})
     progress = None if args.quiet else Progress("regenerate")
+    settle_collector()
     started = time.monotonic()
     try:
         if args.from_html is not None:

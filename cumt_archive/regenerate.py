@@ -360,8 +360,9 @@ def read_saved_page(job: tuple[str, str]) -> SavedPage | NotSaved:
     WARC record. Pure but for reading the file: run in worker processes, so the parent only writes."""
     path, rel = Path(job[0]), Path(job[1])
     try:
-        body = path.read_bytes()
-        mtime = path.stat().st_mtime
+        with open(job[0], "rb") as handle:
+            body = handle.read()
+            mtime = os.fstat(handle.fileno()).st_mtime
     except OSError as exc:
         return NotSaved(f"{path}: cannot read: {exc.strerror or exc}")
     if not _HTML_START.search(body[:4096]):
@@ -431,8 +432,22 @@ def from_html(archive: Archive, source: Path, progress: Progress | None = None,
 def _holds_media(source: Path) -> bool:
     """Whether the tree holds any file that is not plainly an HTML page: if not, no media can be copied, and
     probing for each image of each page (a path resolution of a dozen stat calls apiece) is skipped."""
-    return any(True for _, _, files in os.walk(source) for name in files
-               if not name.startswith(".") and not name.lower().endswith((".htm", ".html", ".shtml")))
+    folders = [str(source)]
+    while folders:  # (os.walk's listing, with no lists built, ending at the first such file)
+        try:
+            with os.scandir(folders.pop()) as listing:
+                for entry in listing:
+                    if entry.is_dir():
+                        if not entry.is_symlink():  # a link to a folder is listed, never entered, as os.walk does
+                            folders.append(entry.path)
+                    elif not entry.name.startswith(".") and not entry.name.lower().endswith(_PLAIN_PAGE_SUFFIXES):
+                        return True
+        except OSError:
+            continue  # (as os.walk: a folder that cannot be listed holds nothing to copy)
+    return False
+
+
+_PLAIN_PAGE_SUFFIXES = (".htm", ".html", ".shtml")
 
 
 def _media_file(source: Path, url: str) -> Path | None:

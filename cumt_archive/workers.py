@@ -13,7 +13,6 @@ first, so a script that starts a pool needs the usual `if __name__ == "__main__"
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import multiprocessing.forkserver
 import os
@@ -22,6 +21,7 @@ from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from typing import Callable, Iterable, Iterator, TypeVar
 
+from .collector import settle_collector
 from .model import Article, ListPage, NotArticle, RawPage
 
 Extracted = Article | NotArticle | None
@@ -95,8 +95,9 @@ def _start_worker(niceness: int) -> None:
     pages in flight, which needs its workers alive), and it stops the workers itself."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # The modules the fork server loaded are the worker's for good: the collector need never look at
-    # them again, and leaving their memory untouched keeps it shared with the fork server.
-    gc.freeze()
+    # them again, and leaving their memory untouched keeps it shared with the fork server. A worker's
+    # pages are a long run of allocations too (collector.py).
+    settle_collector()
     if niceness:
         try:
             os.nice(niceness)

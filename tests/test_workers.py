@@ -160,8 +160,18 @@ def test_media_probe_only_when_the_tree_holds_media(tmp_path):
     (pages_only / "w.cumt.edu.cn" / "info").mkdir(parents=True)
     shutil.copy(PAGES[0], pages_only / "w.cumt.edu.cn" / "info" / "1.htm")
     assert _holds_media(pages_only) is False
-    (pages_only / "w.cumt.edu.cn" / "upload").mkdir()
-    (pages_only / "w.cumt.edu.cn" / "upload" / "a.jpg").write_bytes(b"\xff\xd8")
+    # Hidden files, pages by any case of their suffix, and a link to a folder elsewhere (listed, never
+    # entered) hold no media to copy.
+    (pages_only / "w.cumt.edu.cn" / ".listing.jpg").write_bytes(b"\xff\xd8")
+    (pages_only / "w.cumt.edu.cn" / "info" / "2.SHTML").write_bytes(b"<html></html>")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "b.jpg").write_bytes(b"\xff\xd8")
+    (pages_only / "w.cumt.edu.cn" / "linked").symlink_to(elsewhere, target_is_directory=True)
+    assert _holds_media(pages_only) is False
+    deep = pages_only / "w.cumt.edu.cn" / "upload" / "2024" / "05" / "17"
+    deep.mkdir(parents=True)
+    (deep / "a.jpg").write_bytes(b"\xff\xd8")
     assert _holds_media(pages_only) is True
     assert _holds_media(FIXTURES / "site") is True
 

@@ -10,7 +10,8 @@ TMP_MARK = ".tmp-"
 
 
 def atomic_write(path: Path, data: bytes, *, skip_if_same: bool = True) -> bool:
-    """Write via a temporary file in the same directory and rename; False when the file already held data.
+    """Write via a temporary file in the same directory and rename; False when the file already held data
+    (not asked when skip_if_same is False: the caller knows there is no such file, or wants it written).
 
     The rename makes the write atomic whenever the process dies (SIGKILL included). Files are not
     fsynced one by one: that blocks the crawl on every file; after a power cut, `cumt-archive
@@ -22,9 +23,13 @@ def atomic_write(path: Path, data: bytes, *, skip_if_same: bool = True) -> bool:
                 return False
         except FileNotFoundError:
             pass
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
-    with open(tmp, "wb") as handle:
+    try:
+        handle = open(tmp, "wb")
+    except FileNotFoundError:  # the folder's first file (not asked first: the folder is almost always there)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(tmp, "wb")
+    with handle:
         handle.write(data)
     os.replace(tmp, path)
     return True

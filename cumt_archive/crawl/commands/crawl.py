@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import logging
 import sys
 import time
@@ -21,31 +20,14 @@ from pathlib import Path
 from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapy.exceptions import UsageError
 
+from cumt_archive.collector import settle_collector
 from cumt_archive.crawl import log as operator_log
 from cumt_archive.progress import rate_text
 from cumt_archive.store.files import ArchiveLayout
 from cumt_archive.store.lock import ArchiveBusy
 
 EXIT_USAGE, EXIT_BUSY = 2, 3
-# The cyclic garbage collector's first threshold for the crawl (Python's default: 700 allocations).
-COLLECTOR_THRESHOLDS = (20_000, 20, 20)
-
 logger = logging.getLogger("cumt_archive.crawl.run")
-
-
-def settle_collector() -> None:
-    """Tune the cyclic garbage collector for the crawl, once everything is loaded.
-
-    At zero delay the reactor thread is the crawl's bottleneck, and Twisted and asyncio allocate
-    containers for every request: at Python's default threshold the collector ran about 500 times a
-    run and took a tenth of the crawl's time (measured with gc.callbacks). Collecting every 20,000
-    allocations instead made the crawl 8-10% faster (interleaved A/B, 7 pairs); the objects loaded at
-    start-up (Scrapy, Twisted, extraction: about 100,000) are frozen, out of every full collection.
-    Garbage that is not in a cycle is freed at once as before; cycles wait a little longer.
-    """
-    gc.freeze()
-    gc.set_threshold(*COLLECTOR_THRESHOLDS)
-    logger.debug("cyclic collector: %d objects frozen, thresholds %s", gc.get_freeze_count(), gc.get_threshold())
 
 
 class Command(ScrapyCrawl):
