@@ -121,13 +121,12 @@ class Archive:
         urlname, which is as stable as the URL itself.
         """
         name = post_name(article.canonical_url, self.profile.allowed_domains)
-        path = self.layout.posts / name
         if self.index is not None:
-            owner = self.index.path_owner(str(path.relative_to(self.layout.root)))
+            owner = self.index.path_owner(f"{self.layout.posts.name}/{name}")  # (its path below the root)
             if owner is not None and canonical_url(owner) != article.canonical_url:
                 stem = name[:-3] if name.endswith(".md") else name
-                path = self.layout.posts / f"{stem}-{article.urlname[:12]}.md"
-        return path
+                name = f"{stem}-{article.urlname[:12]}.md"
+        return self.layout.posts / name
 
     def render(self, article: Article) -> bytes:
         return render(article, self.profile, self.options).encode("utf-8")

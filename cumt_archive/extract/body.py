@@ -77,12 +77,21 @@ def _may_be_chrome(text: str) -> bool:
 _HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
 
+_HIDES: dict[str, bool] = {}  # style -> _hides: Word's pages repeat a few long styles on every run
+
+
 def _hides(style: str) -> bool:
     """_HIDDEN.search(style), after a cheap test: a case-blind regex lowers every character it tries, and
     Word's pages put long styles on every run. Every match holds "none" or "hidden", whose letters n, o,
     e, d only ever match themselves in either case, so the lowered style then holds "none" or "dden"."""
-    lowered = style.lower()
-    return ("none" in lowered or "dden" in lowered) and _HIDDEN.search(style) is not None
+    found = _HIDES.get(style)
+    if found is None:
+        lowered = style.lower()
+        found = ("none" in lowered or "dden" in lowered) and _HIDDEN.search(style) is not None
+        if len(_HIDES) >= 4096:  # a bound, for processes that read many sites' pages
+            _HIDES.clear()
+        _HIDES[style] = found
+    return found
 _STRONG_OPEN, _STRONG_CLOSE, _EM_OPEN, _EM_CLOSE = "\x01", "\x02", "\x03", "\x04"
 _MARKERS = re.compile("[\x01-\x05]")
 _MARKER_CHARS = frozenset("\x01\x02\x03\x04\x05")

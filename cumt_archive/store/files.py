@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 TMP_MARK = ".tmp-"
@@ -37,32 +38,32 @@ def atomic_write(path: Path, data: bytes, *, skip_if_same: bool = True) -> bool:
 
 @dataclass(frozen=True)
 class ArchiveLayout:
-    """Where everything lives below ARCHIVE_DIR."""
+    """Where everything lives below ARCHIVE_DIR (each path made once: posts is asked for every article)."""
 
     root: Path
 
-    @property
+    @cached_property
     def posts(self) -> Path:
         return self.root / "posts"
 
-    @property
+    @cached_property
     def media(self) -> Path:
         return self.root / "media"
 
-    @property
+    @cached_property
     def warc(self) -> Path:
         return self.root / "warc"
 
-    @property
+    @cached_property
     def index(self) -> Path:
         return self.root / "index.sqlite"
 
-    @property
+    @cached_property
     def spool(self) -> Path:
         """Bodies of large media while they download (see store/spool.py)."""
         return self.root / ".spool"
 
-    @property
+    @cached_property
     def lock(self) -> Path:
         return self.root / ".lock"
 
