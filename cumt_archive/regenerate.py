@@ -29,6 +29,7 @@ from .model import Article, Media, NotArticle, RawPage
 from .store.media_files import MediaFiles
 from .store.replay import Capture, CaptureTable
 from .store.cdxj import indexes_folder
+from .store.files import read_file
 from .store.spool import FileBytes
 from .store.warc import (BuiltRecord, WarcCapture, WarcError, page_record, payload_digest_at, sha1_b32,
                          warc_files)
@@ -360,9 +361,7 @@ def read_saved_page(job: tuple[str, str]) -> SavedPage | NotSaved:
     WARC record. Pure but for reading the file: run in worker processes, so the parent only writes."""
     path, rel = Path(job[0]), Path(job[1])
     try:
-        with open(job[0], "rb") as handle:
-            body = handle.read()
-            mtime = os.fstat(handle.fileno()).st_mtime
+        body, status = read_file(job[0])
     except OSError as exc:
         return NotSaved(f"{path}: cannot read: {exc.strerror or exc}")
     if not _HTML_START.search(body[:4096]):
@@ -373,7 +372,7 @@ def read_saved_page(job: tuple[str, str]) -> SavedPage | NotSaved:
         return NotSaved(f"{path}: cannot map to a URL: {exc}")
     # The file's time says when it was saved; it is kept as the capture time, never as a date.
     page = RawPage(url=url, body=body, status=200,
-                   fetched_at=dt.datetime.fromtimestamp(mtime, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+                   fetched_at=dt.datetime.fromtimestamp(status.st_mtime, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
     result = extract_page(page)
     verdict = None if isinstance(result, Article) else classify_not_archived(page, result)
     return SavedPage(url, page.fetched_at, result, page_record(page), verdict)
