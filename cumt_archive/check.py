@@ -31,7 +31,7 @@ from .model import Article
 from .outcomes import Outcome
 from .status import IndexUnreadable, connect_read_only
 from .store.index import ArchiveIndex
-from .store.warc import ensure_whole, iter_pages, read_page, sha1_b32, warc_files
+from .store.warc import ensure_whole, iter_pages, read_page, record_at, sha1_b32, warc_files
 
 logger = logging.getLogger(__name__)
 
@@ -125,13 +125,10 @@ class RecordHead:
 
 def record_head(path: Path, offset: int) -> RecordHead:
     """The type, target and payload digest of the record at offset (its payload is not read)."""
-    with open(path, "rb") as handle:
-        handle.seek(offset)
-        for record in ArchiveIterator(handle):
-            headers = record.rec_headers
-            return RecordHead(record.rec_type, headers.get_header("WARC-Target-URI") or "",
-                              headers.get_header("WARC-Payload-Digest") or "")
-    raise ValueError(f"{path}@{offset}: no WARC record there")
+    with open(path, "rb") as handle, record_at(handle, path, offset) as record:
+        headers = record.rec_headers
+        return RecordHead(record.rec_type, headers.get_header("WARC-Target-URI") or "",
+                          headers.get_header("WARC-Payload-Digest") or "")
 
 
 def _archived_rows(index: ArchiveIndex) -> Iterator[tuple[str, str, str | None, str | None, int | None]]:

@@ -15,10 +15,8 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 from urllib.parse import urljoin
 
-from warcio.archiveiterator import ArchiveIterator
-
 from ..model import RawPage
-from .warc import WarcError, iter_records
+from .warc import WarcError, iter_records, record_at
 
 MAX_REDIRECTS = 5
 
@@ -130,18 +128,10 @@ class CaptureTable:
                             f"{capture.digest}, which no WARC file holds")
         return row[0], int(row[1])
 
-    def _open_content(self, capture: Capture, handle: BinaryIO):  # type: ignore[no-untyped-def]
-        file, offset = self._payload_record(capture)
-        handle.seek(offset)
-        for record in ArchiveIterator(handle):
-            return record
-        raise WarcError(f"{file}@{offset}: no WARC record there")
-
     def page(self, capture: Capture) -> RawPage:
         """The capture as a page: a revisit gets the bytes of the record it refers to."""
-        file, _ = self._payload_record(capture)
-        with open(self.folder / file, "rb") as handle:
-            record = self._open_content(capture, handle)
+        file, offset = self._payload_record(capture)
+        with open(self.folder / file, "rb") as handle, record_at(handle, file, offset) as record:
             http = record.http_headers
             return RawPage(url=capture.url, body=record.content_stream().read(), status=capture.status,
                            headers=dict(http.headers) if http else {}, fetched_at=capture.warc_date)
@@ -149,11 +139,11 @@ class CaptureTable:
     def copy_payload(self, capture: Capture, target: Path) -> bool:
         """The capture's payload (decoded from its content encoding, as Scrapy hands it over) into target,
         streamed through a temporary file; False when target already held exactly these bytes."""
-        file, _ = self._payload_record(capture)
+        file, offset = self._payload_record(capture)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-        with open(self.folder / file, "rb") as handle, open(tmp, "wb") as out:
-            record = self._open_content(capture, handle)
+        with open(self.folder / file, "rb") as handle, record_at(handle, file, offset) as record, \
+                open(tmp, "wb") as out:
             shutil.copyfileobj(record.content_stream(), out, 1 << 20)
         if _same_file(tmp, target):
             tmp.unlink()

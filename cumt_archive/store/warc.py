@@ -21,6 +21,7 @@ import os
 import re
 import uuid
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
@@ -576,24 +577,39 @@ def iter_pages(path: Path) -> Iterator[tuple[int, RawPage]]:
                 yield iterator.get_record_offset(), page
 
 
+@contextmanager
+def record_at(handle: BinaryIO, path: Path | str, offset: int) -> Iterator[ArcWarcRecord]:
+    """The record at offset of an open WARC file (path names it in errors), for the length of the with block;
+    WarcError when there is none.
+
+    Its iterator is closed after: warcio's ArchiveIterator and its generator hold each other, so one left
+    behind keeps its inflater (zlib's, some 40 KB) until the cyclic collector's next full pass, which a
+    long run makes rare (collector.py): 600 were alive at once, 25 MB, in a regenerate from the WARC.
+    """
+    handle.seek(offset)
+    records = ArchiveIterator(handle)
+    try:
+        for record in records:
+            yield record
+            return
+    finally:
+        records.close()  # its reader and inflater
+        iter(records).close()  # its generator, whose frame holds the iterator: nothing is left for the collector
+    raise WarcError(f"{path}@{offset}: no WARC record there")
+
+
 def payload_digest_at(path: Path, offset: int) -> str | None:
     """The WARC-Payload-Digest of the record at offset: what it holds, without reading the payload."""
-    with open(path, "rb") as handle:
-        handle.seek(offset)
-        for record in ArchiveIterator(handle):
-            return record.rec_headers.get_header("WARC-Payload-Digest")
-    raise WarcError(f"{path}@{offset}: no WARC record there")
+    with open(path, "rb") as handle, record_at(handle, path, offset) as record:
+        return record.rec_headers.get_header("WARC-Payload-Digest")  # type: ignore[no-any-return]
 
 
 def read_page(path: Path, offset: int) -> RawPage:
     """The response record at offset, as a page (body decoded from its content encoding)."""
-    with open(path, "rb") as handle:
-        handle.seek(offset)
-        for record in ArchiveIterator(handle):
-            if record.rec_type != "response":
-                raise WarcError(f"{path}@{offset}: a {record.rec_type} record, not a response")
-            return _to_page(record)
-    raise WarcError(f"{path}@{offset}: no WARC record there")
+    with open(path, "rb") as handle, record_at(handle, path, offset) as record:
+        if record.rec_type != "response":
+            raise WarcError(f"{path}@{offset}: a {record.rec_type} record, not a response")
+        return _to_page(record)
 
 
 def warc_files(folder: Path) -> list[Path]:
