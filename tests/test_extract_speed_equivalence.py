@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections import Counter
 from pathlib import Path
 
 import lxml.html
@@ -19,6 +20,8 @@ from cumt_archive.extract import body as body_mod
 from cumt_archive.extract import common
 from cumt_archive.extract.families import vsb
 from cumt_archive.extract.html import PORTLET, ClassIndex, Element, drop_tree, parse_text, text_of
+from cumt_archive.extract.page import ParsedPage
+from cumt_archive.model import RawPage
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
@@ -451,3 +454,46 @@ def test_pdf_image_list_pattern_is_the_lazy_one() -> None:
         assert (ours and (ours.span(), ours.group(1))) == (reference and (reference.span(), reference.group(1))), code
         matched += reference is not None
     assert 1000 < matched < len(scripts) - 1000
+
+
+_BLOCKED_PIECES = ["<script>x()</script>", "<script src='/a.js'></script>", "<a href='/x'>x</a>", "<a>no href</a>",
+                   "<a href=''>empty</a>", "<A HREF='/y'>Y</A>", "<body>", "</body>", "<head>", "</head>", "<p>",
+                   "</p>", "<!-- <script> -->", "<noscript>n</noscript>", "text", "<html>", "</html>", "<frameset>"]
+
+
+def test_script_and_link_tests_match_their_xpaths() -> None:
+    """classify_blocked's two tests stop at the first node that answers them; each says what its XPath did."""
+    rng = random.Random(11)
+    documents = ["".join(rng.choice(_BLOCKED_PIECES) for _ in range(rng.randint(0, 12))) for _ in range(3000)]
+    seen: Counter[tuple[bool, bool]] = Counter()
+    for html in documents:
+        doc = parse_text(html)
+        script, link = bool(doc.xpath("boolean(//script)")), bool(doc.xpath("boolean(//body//a[@href])"))
+        assert common._has_script(doc) is script, html
+        assert common._has_link(doc) is link, html
+        seen[script, link] += 1
+    for path in _saved_pages():
+        doc = ParsedPage.of(RawPage(url="http://x.cumt.edu.cn/", body=path.read_bytes())).doc
+        assert common._has_script(doc) is bool(doc.xpath("boolean(//script)")), path
+        assert common._has_link(doc) is bool(doc.xpath("boolean(//body//a[@href])")), path
+    assert len(seen) == 4  # every combination was met
+
+
+def test_region_form_is_the_one_the_xpath_found() -> None:
+    for path in _saved_pages():
+        page = ParsedPage.of(RawPage(url="http://x.cumt.edu.cn/", body=path.read_bytes()))
+        body = vsb._body(page.doc, page.classes)
+        if body is None:
+            continue
+        forms = page.doc.xpath("//form[@name='_newscontent_fromname']")
+        region = vsb._region(page.doc, page.markers, body)
+        if forms:
+            assert region is forms[0], path
+        else:
+            assert region.tag != "form" or region.get("name") != "_newscontent_fromname", path
+    # A second <html> that libxml2 recovers after the first: the whole document is searched, in its order.
+    doc = parse_text("<form name='a'></form></html><html><body><form name='_newscontent_fromname'>1</form>"
+                     "<form name='_newscontent_fromname'>2</form><div id='b'></div></body></html>")
+    assert len(list(doc.itersiblings())) == 1
+    region = vsb._region(doc, frozenset({"form:_newscontent_fromname"}), doc.xpath("//div[@id='b']")[0])
+    assert region is doc.xpath("//form[@name='_newscontent_fromname']")[0] and region.text == "1"

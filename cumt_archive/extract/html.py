@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, TypeAlias
+from typing import Any, Iterator, TypeAlias
 
 from lxml import etree
 from w3lib.encoding import html_to_unicode
@@ -76,6 +76,14 @@ def select(el: Element, expr: str) -> Any:
     """el.xpath(expr), the expression compiled once: lxml's el.xpath() compiles it again on every call,
     which on a small page costs as much as evaluating it."""
     return _compiled(expr)(el)
+
+
+def iter_document(doc: Element, *tags: str) -> Iterator[Element]:
+    """doc.iter(*tags) over the whole document, in document order: the nodes before and after its root too
+    (libxml2 may recover a second <html> after the first), all that an XPath's `//` searches. lxml
+    matches the tags in C: only the matching elements become Python objects."""
+    for top in [*reversed(list(doc.itersiblings(preceding=True))), doc, *doc.itersiblings()]:
+        yield from top.iter(*tags)
 
 
 def has_class(name: str) -> str:

@@ -9,7 +9,7 @@ from ...model import ListPage, Media
 from ...urls import join_url
 from .. import common
 from ..body import BodyConverter, Embedded, drop_elements
-from ..html import ClassIndex, Element, has_class, select, text_of
+from ..html import ClassIndex, Element, has_class, iter_document, select, text_of
 from ..page import ArticleParts, ParsedPage
 
 NAME = "vsb"
@@ -89,10 +89,12 @@ def _body(doc: Element, classes: ClassIndex) -> Element | None:
 
 
 def _region(doc: Element, markers: frozenset[str], body: Element) -> Element:
-    # (markers name every form of the page: the document is searched only when the news form is there)
-    forms = select(doc, "//form[@name='_newscontent_fromname']") if "form:_newscontent_fromname" in markers else []
-    if forms:
-        return forms[0]
+    # (markers name every form of the page: the document is searched only when the news form is there, and
+    # for forms alone, which lxml finds in C: an XPath predicate would be tried on every element)
+    if "form:_newscontent_fromname" in markers:
+        for form in iter_document(doc, "form"):
+            if form.get("name") == "_newscontent_fromname":
+                return form
     for ancestor in body.iterancestors():
         if ancestor.tag in ("form", "table"):
             return ancestor
