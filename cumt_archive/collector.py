@@ -17,7 +17,7 @@ def settle_collector() -> None:
     Both long runs allocate containers for every page: the crawl's reactor (Twisted and asyncio objects
     for every request) and regenerate's single process (extraction's pieces). At Python's default
     threshold the collector ran about 500 times a crawl and took a tenth of its time, and 1,400 times
-    in a 5,000-page regenerate (0.19 s of 13.4 s), each full collection walking the 100,000 objects
+    in a 5,000-page regenerate (0.19 s of a 13.8 s run), each full collection walking the 100,000 objects
     loaded at start-up (Scrapy, Twisted, extraction) again (measured with gc.callbacks). Collecting
     every 20,000 allocations made the crawl 8-10% faster (interleaved A/B, 7 pairs) and left
     regenerate two collections. Frozen objects stay out of every full collection. Garbage that is

@@ -371,8 +371,8 @@ def read_saved_page(job: tuple[str, str]) -> SavedPage | NotSaved:
     except UnmappableName as exc:
         return NotSaved(f"{path}: cannot map to a URL: {exc}")
     # The file's time says when it was saved; it is kept as the capture time, never as a date.
-    page = RawPage(url=url, body=body, status=200,
-                   fetched_at=dt.datetime.fromtimestamp(status.st_mtime, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    saved = dt.datetime.fromtimestamp(status.st_mtime, dt.timezone.utc)
+    page = RawPage(url=url, body=body, status=200, fetched_at=saved.strftime("%Y-%m-%dT%H:%M:%SZ"))
     result = extract_page(page)
     verdict = None if isinstance(result, Article) else classify_not_archived(page, result)
     return SavedPage(url, page.fetched_at, result, page_record(page), verdict)
