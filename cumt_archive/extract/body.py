@@ -315,10 +315,8 @@ class BodyConverter:
                     state.prefix = "- "
             if not len(el):
                 # No child at all (a paragraph of plain text, the commonest block): its text is all the
-                # walk would add, as _add_text adds it (written out: this runs once per block).
-                text = el.text
-                if text:
-                    state.buf.append(_inline_text(text) if _NEEDS_WORK.search(text) or "  " in text else text)
+                # walk would add, without asking for runs.
+                self._add_text(el.text or "", state)
             elif self.hooks_ignore_runs and _only_runs(el):
                 # What the walk would add, text piece by text piece: each run only passes its text on.
                 # When the pieces together need no work, none of them does (a piece is a part of the whole,
