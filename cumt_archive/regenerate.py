@@ -333,7 +333,7 @@ def _already_captured(archive: Archive, url: str, payload_digest: str | None) ->
     return None
 
 
-# What read_saved_page's workers load before they start, beside this module: surt, for the SURT key
+# What read_saved_pages's workers load before they start, beside this module: surt, for the SURT key
 # each page's record carries (store/warc.py:surt_key), so the parent never loads it.
 WORKER_PRELOAD = ("surt",)
 
@@ -356,9 +356,43 @@ class NotSaved:
     problem: str | None
 
 
-def read_saved_page(job: tuple[str, str]) -> SavedPage | NotSaved:
-    """(file, its path relative to the source) -> everything regenerate writes for it: URL, extraction,
-    WARC record. Pure but for reading the file: run in worker processes, so the parent only writes."""
+def read_saved_pages(jobs: list[tuple[str, str]]) -> list[SavedPage | NotSaved]:
+    """(file, its path relative to the source) of each saved file -> everything regenerate writes for it:
+    URL, extraction, WARC record. Pure but for reading the files: run in worker processes (a chunk of
+    files at a time, see workers.map_in_order), so the parent only writes.
+
+    Done in stages over a group of files: all the reads, then all the extractions, then all the records
+    (each stage keeps its code and data in the processor's caches for the whole group). A group ends
+    once its pages hold STAGE_BYTES, so a tree of huge saved pages holds about that much more at once,
+    not a chunk of huge pages.
+    """
+    done: list[SavedPage | NotSaved] = []
+    pending = iter(jobs)
+    while True:
+        group: list[RawPage | NotSaved] = []
+        held = 0
+        for job in pending:
+            page = _read_saved_file(job)
+            group.append(page)
+            if isinstance(page, RawPage):
+                held += len(page.body)
+                if held >= STAGE_BYTES:
+                    break
+        if not group:
+            return done
+        results = [extract_page(page) if isinstance(page, RawPage) else None for page in group]
+        for page, result in zip(group, results):
+            if isinstance(page, NotSaved):
+                done.append(page)
+                continue
+            verdict = None if isinstance(result, Article) else classify_not_archived(page, result)
+            done.append(SavedPage(page.url, page.fetched_at, result, page_record(page), verdict))
+
+
+STAGE_BYTES = 4 << 20
+
+
+def _read_saved_file(job: tuple[str, str]) -> RawPage | NotSaved:
     path, rel = Path(job[0]), Path(job[1])
     try:
         body, status = read_file(job[0])
@@ -372,10 +406,7 @@ def read_saved_page(job: tuple[str, str]) -> SavedPage | NotSaved:
         return NotSaved(f"{path}: cannot map to a URL: {exc}")
     # The file's time says when it was saved; it is kept as the capture time, never as a date.
     saved = dt.datetime.fromtimestamp(status.st_mtime, dt.timezone.utc)
-    page = RawPage(url=url, body=body, status=200, fetched_at=saved.strftime("%Y-%m-%dT%H:%M:%SZ"))
-    result = extract_page(page)
-    verdict = None if isinstance(result, Article) else classify_not_archived(page, result)
-    return SavedPage(url, page.fetched_at, result, page_record(page), verdict)
+    return RawPage(url=url, body=body, status=200, fetched_at=saved.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 def from_html(archive: Archive, source: Path, progress: Progress | None = None,
@@ -399,7 +430,7 @@ def from_html(archive: Archive, source: Path, progress: Progress | None = None,
         # results come back in file order (see workers.py) and everything is written here, in that
         # order: the output does not depend on jobs.
         with archive.index.batched() as step:
-            for (rel, _), saved in map_in_order(read_saved_page, files, jobs, preload=WORKER_PRELOAD):
+            for (rel, _), saved in map_in_order(read_saved_pages, files, jobs, preload=WORKER_PRELOAD):
                 if isinstance(saved, NotSaved):
                     if saved.problem is not None:
                         report.skip(saved.problem)

@@ -138,3 +138,63 @@ def test_a_second_import_of_the_same_tree_captures_nothing_again(tmp_path):
     proc = regenerate("--quiet", "--jobs", "2", "--from-html", str(changed), "--archive", str(archive))
     assert proc.returncode == 0, proc.stderr
     assert len(warc_files(archive / "warc")) == 2  # the changed page, captured again
+
+
+def _summary(saved: object) -> tuple:
+    """What a worker's result says, but for the parts a record makes anew each time (its id)."""
+    from cumt_archive.regenerate import NotSaved
+
+    if isinstance(saved, NotSaved):
+        return ("not saved", saved.problem)
+    record = saved.record
+    return (saved.url, saved.fetched_at, saved.result, saved.verdict, record.url, record.warc_date, record.status,
+            record.mime, record.payload_digest, record.surt_key)
+
+
+def test_staged_reading_gives_what_one_page_at_a_time_gives(tmp_path, monkeypatch):
+    """read_saved_pages reads a group of files, then extracts them, then makes their records: whatever the
+    group's size, each file's result is the one it gets alone, in the order given, failures in place."""
+    from cumt_archive import regenerate as regen
+    from cumt_archive.regenerate import RegenerateReport, _saved_pages, read_saved_pages
+
+    tree = tmp_path / "saved"
+    shutil.copytree(SITE, tree)
+    host = tree / "www.cumt.edu.cn"
+    host.mkdir(exist_ok=True)
+    (host / "notes.htm").write_bytes(b"plain words, no markup at all")  # no page: skipped without a problem
+    jobs = [(path, rel) for path, rel in _saved_pages(tree, RegenerateReport())]
+    jobs.insert(3, (str(host / "vanished.htm"), "www.cumt.edu.cn/vanished.htm"))  # listed, then gone
+    assert len(jobs) > 8
+    alone = [_summary(read_saved_pages([job])[0]) for job in jobs]
+    assert ("not saved", None) in alone
+    assert any(kind == "not saved" and problem and "vanished.htm: cannot read" in problem
+               for kind, problem, *_ in alone)
+    assert sum(1 for s in alone if s[0] != "not saved") >= 6
+    together = [_summary(s) for s in read_saved_pages(jobs)]
+    monkeypatch.setattr(regen, "STAGE_BYTES", 1)  # a group of one page each
+    one_each = [_summary(s) for s in read_saved_pages(jobs)]
+    assert together == alone
+    assert one_each == alone
+
+
+def test_a_stage_holds_about_stage_bytes_of_pages(tmp_path, monkeypatch):
+    """Files are read until the group holds STAGE_BYTES; then the group is extracted, so huge saved pages
+    are never all held at once."""
+    from cumt_archive import regenerate as regen
+    from cumt_archive.regenerate import RegenerateReport, _saved_pages, read_saved_pages
+
+    jobs = [(path, rel) for path, rel in _saved_pages(SITE, RegenerateReport())][:10]
+    sizes = [(SITE / rel).stat().st_size for _, rel in jobs]
+    steps: list[str] = []
+    read, extract = regen._read_saved_file, regen.extract_page
+    monkeypatch.setattr(regen, "_read_saved_file", lambda job: steps.append("read") or read(job))
+    monkeypatch.setattr(regen, "extract_page", lambda page: steps.append("extract") or extract(page))
+    monkeypatch.setattr(regen, "STAGE_BYTES", sizes[0] + sizes[1])  # the first two pages fill a group
+    assert all(s > 1000 for s in sizes)
+    read_saved_pages(jobs)
+    assert steps[:4] == ["read", "read", "extract", "extract"]
+    assert steps.count("read") == steps.count("extract") == len(jobs)
+    steps.clear()
+    monkeypatch.setattr(regen, "STAGE_BYTES", sum(sizes) + 1)  # all of them in one group
+    read_saved_pages(jobs)
+    assert steps == ["read"] * len(jobs) + ["extract"] * len(jobs)

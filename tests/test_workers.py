@@ -61,6 +61,39 @@ def test_non_200_pages_are_not_extracted():
     assert [r for _, _, r in workers.extract_in_order([(0, page)], jobs=2)] == [None]
 
 
+def test_one_process_works_in_chunks_in_input_order():
+    """jobs == 1: work gets the jobs CHUNK at a time, in order, and the input is read one chunk ahead."""
+    calls: list[list[int]] = []
+    pulled = 0
+
+    def feed():
+        nonlocal pulled
+        for i in range(2 * workers.CHUNK + 3):
+            pulled += 1
+            yield f"tag{i}", i
+
+    stream = workers.map_in_order(_squares_logged(calls), feed(), jobs=1)
+    first = next(stream)
+    assert first == (("tag0", 0), 0)
+    assert pulled == workers.CHUNK and calls == [list(range(workers.CHUNK))]
+    rest = list(stream)
+    assert [pair for pair, _ in [first, *rest]] == [(f"tag{i}", i) for i in range(2 * workers.CHUNK + 3)]
+    assert [done for _, done in [first, *rest]] == [i * i for i in range(2 * workers.CHUNK + 3)]
+    assert [len(chunk) for chunk in calls] == [workers.CHUNK, workers.CHUNK, 3]
+
+
+def _squares_logged(calls: list[list[int]]):
+    def work(jobs: list[int]) -> list[int]:
+        calls.append(list(jobs))
+        return [job * job for job in jobs]
+    return work
+
+
+def test_a_chunk_function_that_loses_a_result_is_an_error():
+    with pytest.raises(ValueError):
+        list(workers.map_in_order(lambda jobs: jobs[1:], [(0, 0), (1, 1)], jobs=1))
+
+
 @pytest.mark.parametrize("given, expected", [(1, 1), (3, 3), (None, workers.default_jobs()), (0, workers.default_jobs())])
 def test_jobs(given, expected):
     assert workers.check_jobs(given) == expected
@@ -144,7 +177,7 @@ def test_the_parent_of_a_pool_never_loads_surt(tmp_path):
 def test_the_command_line_starts_the_fork_server_with_what_regenerate_workers_load():
     from cumt_archive import cli, regenerate
 
-    assert set(cli.REGENERATE_WORKERS_LOAD) == {regenerate.read_saved_page.__module__, *regenerate.WORKER_PRELOAD}
+    assert set(cli.REGENERATE_WORKERS_LOAD) == {regenerate.read_saved_pages.__module__, *regenerate.WORKER_PRELOAD}
 
 
 def test_bad_jobs_is_a_usage_error_that_touches_nothing(tmp_path):
