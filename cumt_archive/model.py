@@ -11,7 +11,7 @@ import functools
 import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal, Mapping, Union
+from typing import Any, Literal, Mapping, Union
 from urllib.parse import urlsplit
 
 # How an article's Markdown is laid out and where its media links point (render.py; the archive
@@ -93,6 +93,18 @@ class Article:
     def media(self) -> list[Media]:
         return [*self.images, *self.attachments]
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # How an article travels from an extraction worker to the writing process. Pickled as it is, each of
+        # its few dozen blocks is an object written with its class and a dict of its fields, and read back
+        # one call at a time: more than the article's text costs. Sent instead: text blocks as strings,
+        # images as tuples, and the story key once taken (_article_from_wire).
+        blocks = tuple(block.markdown if isinstance(block, TextBlock) else _media_fields(block.image)
+                       for block in self.blocks)
+        return (_article_from_wire, (self.url, self.canonical_url, self.urlname, self.family, self.title,
+                                     self.published, self.published_raw, blocks,
+                                     tuple(_media_fields(m) for m in self.attachments), self.origin_id,
+                                     self.__dict__.get("story_key")))
+
     @functools.cached_property  # a worker process takes it, and it travels with the pickled article
     def story_key(self) -> str:
         """Same host, title, date, text and images: the same story, whatever its URL.
@@ -103,6 +115,37 @@ class Article:
         parts = [urlsplit(self.canonical_url).hostname or "", self.title, f"{self.published:%Y-%m-%d %H:%M:%S}",
                  *self.text_blocks, *(m.url for m in self.images), *(m.name for m in self.attachments)]
         return hashlib.md5("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def _media_fields(media: Media) -> tuple[str, str, str]:
+    return (media.url, media.name, media.shown)
+
+
+def _article_from_wire(url: str, canonical_url: str, urlname: str, family: str, title: str, published: dt.datetime,
+                       published_raw: str, blocks: tuple[str | tuple[str, str, str], ...],
+                       attachments: tuple[tuple[str, str, str], ...], origin_id: str,
+                       story_key: str | None) -> Article:
+    """The article Article.__reduce__ sent: a string for each text block, a tuple for each image."""
+    article = Article(url, canonical_url, urlname, family, title, published, published_raw,
+                      tuple([_text_block(block) if type(block) is str else ImageBlock(Media(*block))
+                             for block in blocks]),
+                      tuple(Media(*fields) for fields in attachments), origin_id)
+    if story_key is not None:
+        article.__dict__["story_key"] = story_key  # (where cached_property keeps it)
+    return article
+
+
+def _text_block(markdown: str) -> TextBlock:
+    """TextBlock(markdown) as its __init__ makes it, without the object.__setattr__ call per field that a
+    frozen dataclass's __init__ pays (a third of reading an article back; test_model checks the fields)."""
+    block = _new_object(TextBlock)
+    fields = block.__dict__
+    fields["markdown"] = markdown
+    fields["kind"] = "text"
+    return block
+
+
+_new_object = object.__new__
 
 
 class Reason(StrEnum):

@@ -422,7 +422,9 @@ def from_html(archive: Archive, source: Path, progress: Progress | None = None,
     # CDXJ lines are written with the records (as the crawl writes them): no second reading of the file.
     warc = WarcCapture(archive.layout.warc, prefix="import", index_folder=indexes_folder(archive.layout.root))
     assert archive.index is not None
-    holds_media = _holds_media(source)
+    # Asked when the first article with media is written, not before the first page is read: with workers,
+    # the walk runs while they extract, not before they start.
+    holds_media: bool | None = None
     done = 0
     try:
         files = ((rel, (path, rel)) for path, rel in _saved_pages(source, report))
@@ -445,7 +447,10 @@ def from_html(archive: Archive, source: Path, progress: Progress | None = None,
                 else:
                     report.counts["already_captured"] += 1
                 if isinstance(saved.result, Article):
-                    for media in saved.result.media if holds_media else ():
+                    article_media = saved.result.media
+                    if article_media and holds_media is None:
+                        holds_media = _holds_media(source)
+                    for media in article_media if holds_media else ():
                         _import_media(archive, warc, source, media, saved.fetched_at, report)
                     _publish(archive, saved.result, report, held[0], held[1], saved.fetched_at)
                 else:

@@ -283,3 +283,29 @@ def test_a_worker_takes_the_story_key_and_the_article_carries_it_back():
         assert "story_key" in vars(article)  # cached before the article left the worker
         here = extract_article(page)
         assert "story_key" not in vars(here) and article.story_key == here.story_key and article == here
+
+
+def test_the_media_probe_waits_for_the_first_article_with_media(tmp_path, monkeypatch):
+    """The tree is walked for media only once an article names some (with workers, while they extract)."""
+    from cumt_archive import cli
+    from cumt_archive import regenerate as regen
+    from cumt_archive.model import Article
+
+    calls: list[Path] = []
+    probe = regen._holds_media
+    monkeypatch.setattr(regen, "_holds_media", lambda source: calls.append(source) or probe(source))
+    by_media: dict[bool, Path] = {}
+    for path in PAGES:
+        result = extract_article(RawPage(url="http://w.cumt.edu.cn/info/1002/1.htm", body=path.read_bytes()))
+        if isinstance(result, Article):
+            by_media.setdefault(bool(result.media), path)
+    assert set(by_media) == {True, False}
+    for has_media, page in sorted(by_media.items()):
+        tree = tmp_path / f"tree-{has_media}"
+        (tree / "w.cumt.edu.cn" / "info" / "1002").mkdir(parents=True)
+        for i in range(3):
+            shutil.copy(page, tree / "w.cumt.edu.cn" / "info" / "1002" / f"{i + 1}.htm")
+        calls.clear()
+        assert cli.main(["regenerate", "--quiet", "--jobs", "1", "--from-html", str(tree),
+                         "--archive", str(tmp_path / f"archive-{has_media}")]) == 0
+        assert calls == ([tree] if has_media else [])
