@@ -6,6 +6,7 @@ nothing in what is written.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import sqlite3
@@ -309,3 +310,36 @@ def test_the_media_probe_waits_for_the_first_article_with_media(tmp_path, monkey
         assert cli.main(["regenerate", "--quiet", "--jobs", "1", "--from-html", str(tree),
                          "--archive", str(tmp_path / f"archive-{has_media}")]) == 0
         assert calls == ([tree] if has_media else [])
+
+
+def test_pool_pipes_hold_a_whole_chunk():
+    """A worker's results for a chunk go into the pipe at once, instead of waiting for the parent to read."""
+    import fcntl
+
+    pool = workers.start_pool(1)
+    try:
+        for queue in (pool._call_queue, pool._result_queue):
+            assert fcntl.fcntl(queue._reader.fileno(), fcntl.F_GETPIPE_SZ) >= workers.PIPE_BYTES
+        assert pool.submit(sum, [1, 2, 3]).result() == 6
+    finally:
+        pool.shutdown()
+
+
+def test_pipes_are_enlarged_where_they_are_found_and_nothing_else_is_touched(tmp_path):
+    """The executor's queues are not its API: a queue missing, or a descriptor that is no pipe, is passed over."""
+    import fcntl
+    import types
+
+    read_end, write_end = os.pipe()
+    with open(tmp_path / "plain", "wb") as plain:
+        executor = types.SimpleNamespace(
+            _call_queue=types.SimpleNamespace(_reader=types.SimpleNamespace(fileno=lambda: read_end)),
+            _result_queue=types.SimpleNamespace(_reader=plain))  # a file, where a pipe was expected
+        try:
+            before = fcntl.fcntl(read_end, fcntl.F_GETPIPE_SZ)
+            workers.enlarge_pipes(executor)  # type: ignore[arg-type]
+            assert before < workers.PIPE_BYTES <= fcntl.fcntl(read_end, fcntl.F_GETPIPE_SZ)
+            workers.enlarge_pipes(types.SimpleNamespace())  # type: ignore[arg-type]  # no queues at all
+        finally:
+            os.close(read_end)
+            os.close(write_end)
