@@ -36,10 +36,10 @@ Done = TypeVar("Done")
 _PRELOAD = ["cumt_archive.extract", "cumt_archive.model"]
 # Pages per chunk (map_in_order). ProcessPoolExecutor hands a worker only one task beyond those running, through a
 # thread of the parent that must win the GIL from the parent's own busy thread (writing WARC records)
-# each time; tasks of many pages keep the workers fed in between (measured: 16 beat 4 per task,
-# which beat multiprocessing.Pool's unbounded pipe, whose parent-side cost per page is higher). In one
-# process, chunks of 8, 16 or 32 pages take the same time, and 4 a little longer (measured).
-CHUNK = 16
+# each time; tasks of many pages keep the workers fed in between (measured: 16 beat 4 per task, which
+# beat multiprocessing.Pool's unbounded pipe, whose parent-side cost per page is higher; once the pipes
+# held a whole chunk, 32 beat 16: --jobs 2 in 0.983 of the time, --jobs 1 in 0.991).
+CHUNK = 32
 # Tasks in flight per worker: enough to keep every worker busy while the parent writes, few enough
 # that memory stays flat (at most jobs * WINDOW_PER_JOB * CHUNK pages, about 5 MB, are held at once).
 WINDOW_PER_JOB = 3
@@ -96,10 +96,10 @@ def start_pool(jobs: int, niceness: int = 0, preload: Iterable[str] = ()) -> Pro
     return pool
 
 
-# A chunk's results are about 400 KB, its pages (from a WARC) as much again, and a pipe holds 64 KiB: a
-# worker then waits in its send until the parent's result thread, which must win the GIL from the busy
-# writer each time, has read the rest (measured: 0.3 s of each worker's 6 s in a regenerate of 5,000
-# pages). Pipes that hold a whole chunk: regenerate --jobs 2 in 0.98 of the time.
+# A chunk's results are about 800 KB (25 KB a page), its pages from a WARC about twice that, and a pipe
+# holds 64 KiB: a worker then waits in its send until the parent's result thread, which must win the GIL
+# from the busy writer each time, has read the rest (measured: 0.3 s of each worker's 6 s in a regenerate
+# of 5,000 pages). Pipes of 1 MiB take a chunk's results at once: regenerate --jobs 2 in 0.986 of the time.
 PIPE_BYTES = 1 << 20  # Linux's default limit for a process without privileges (/proc/sys/fs/pipe-max-size)
 
 
