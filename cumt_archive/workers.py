@@ -18,7 +18,9 @@ import itertools
 import multiprocessing
 import multiprocessing.forkserver
 import os
+import select
 import signal
+import threading
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from typing import Callable, Iterable, Iterator, TypeVar
@@ -91,7 +93,7 @@ def start_pool(jobs: int, niceness: int = 0, preload: Iterable[str] = ()) -> Pro
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([*_PRELOAD, *preload])
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker,
-                               initargs=(niceness,))
+                               initargs=(niceness, os.getpid()))
     enlarge_pipes(pool)
     return pool
 
@@ -115,10 +117,36 @@ def enlarge_pipes(pool: ProcessPoolExecutor) -> None:
             pass
 
 
-def _start_worker(niceness: int) -> None:
+def follow_owner(owner: int) -> None:
+    """End this worker, and the fork server it came from, once `owner` (the process that started the pool)
+    has ended. A crawl or regenerate killed outright (SIGKILL, the OOM killer) never shuts its pool down,
+    and the fork server outlives it for as long as anything holds its end of their pipe: without this,
+    the fork server, the workers and the resource tracker stayed behind, some 40 MB each, and the pool's
+    semaphores in /dev/shm with them. Linux only (pidfd): elsewhere nothing is watched."""
+    try:
+        owner_fd = os.pidfd_open(owner)
+        server_fd = os.pidfd_open(os.getppid())
+    except ProcessLookupError:  # ended already
+        os._exit(1)
+    except (AttributeError, OSError):  # no pidfd here
+        return
+
+    def watch() -> None:
+        select.select([owner_fd], [], [])  # readable once the owner has ended
+        try:
+            signal.pidfd_send_signal(server_fd, signal.SIGTERM)
+        except OSError:
+            pass  # ended already
+        os._exit(1)
+
+    threading.Thread(target=watch, name="follow-owner", daemon=True).start()
+
+
+def _start_worker(niceness: int, owner: int) -> None:
     """Ctrl-C reaches the whole process group: only the parent acts on it (a crawl then finishes the
     pages in flight, which needs its workers alive), and it stops the workers itself."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    follow_owner(owner)
     # The modules the fork server loaded are the worker's for good: the collector need never look at
     # them again, and leaving their memory untouched keeps it shared with the fork server. A worker's
     # pages are a long run of allocations too (collector.py).

@@ -343,3 +343,53 @@ def test_pipes_are_enlarged_where_they_are_found_and_nothing_else_is_touched(tmp
         finally:
             os.close(read_end)
             os.close(write_end)
+
+
+OWNER = """
+import os, sys, time
+from cumt_archive import workers
+if __name__ == "__main__":
+    pool = workers.start_pool(2)
+    [f.result() for f in [pool.submit(time.sleep, 0.5) for _ in range(2)]]  # two busy at once: two workers
+    print(" ".join(str(pid) for pid in pool._processes), flush=True)
+    time.sleep(120)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as stat:
+        return int(stat.read().rsplit(")", 1)[1].split()[1])
+
+
+def test_a_killed_owner_takes_its_workers_and_fork_server_with_it(tmp_path):
+    """SIGKILL never lets the owner shut its pool down: the workers and the fork server must end all the
+    same, and not sit on their memory for good."""
+    import signal
+    import time
+
+    script = tmp_path / "owner.py"
+    script.write_text(OWNER)
+    owner = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        pids = [int(p) for p in owner.stdout.readline().split()]  # type: ignore[union-attr]
+        assert len(pids) == 2 and all(_alive(pid) for pid in pids)
+        server = _parent_of(pids[0])
+        assert server != owner.pid and _alive(server)
+        owner.send_signal(signal.SIGKILL)
+        owner.wait(10)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(_alive(pid) for pid in [*pids, server]):
+            time.sleep(0.05)
+        assert not any(_alive(pid) for pid in [*pids, server])
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+            owner.wait()
