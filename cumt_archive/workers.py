@@ -43,7 +43,8 @@ _PRELOAD = ["cumt_archive.extract", "cumt_archive.model"]
 # held a whole chunk, 32 beat 16: --jobs 2 in 0.983 of the time, --jobs 1 in 0.991).
 CHUNK = 32
 # Tasks in flight per worker: enough to keep every worker busy while the parent writes, few enough
-# that memory stays flat (at most jobs * WINDOW_PER_JOB * CHUNK pages, about 5 MB, are held at once).
+# that memory stays flat (at most jobs * WINDOW_PER_JOB * CHUNK pages are held at once: with two workers,
+# about 5 MB of results, and as much again of pages read from a WARC).
 WINDOW_PER_JOB = 3
 
 
@@ -125,21 +126,40 @@ def follow_owner(owner: int) -> None:
     semaphores in /dev/shm with them. Linux only (pidfd): elsewhere nothing is watched."""
     try:
         owner_fd = os.pidfd_open(owner)
-        server_fd = os.pidfd_open(os.getppid())
     except ProcessLookupError:  # ended already
         os._exit(1)
     except (AttributeError, OSError):  # no pidfd here
         return
+    server_fd = _fork_server_fd()
 
     def watch() -> None:
         select.select([owner_fd], [], [])  # readable once the owner has ended
-        try:
-            signal.pidfd_send_signal(server_fd, signal.SIGTERM)
-        except OSError:
-            pass  # ended already
+        if server_fd is not None:
+            try:
+                signal.pidfd_send_signal(server_fd, signal.SIGTERM)
+            except OSError:
+                pass  # ended already
         os._exit(1)
 
     threading.Thread(target=watch, name="follow-owner", daemon=True).start()
+
+
+def _fork_server_fd() -> int | None:
+    """A pidfd of this worker's parent if that is the fork server; None otherwise. A worker whose fork server
+    has ended belongs to init or a subreaper by now, which must never be sent the signal."""
+    parent = os.getppid()
+    try:
+        server_fd = os.pidfd_open(parent)  # (before the check: the pidfd keeps naming this process)
+    except OSError:
+        return None
+    try:
+        with open(f"/proc/{parent}/cmdline", "rb") as cmdline:
+            if b"multiprocessing.forkserver" in cmdline.read():
+                return server_fd
+    except OSError:
+        pass
+    os.close(server_fd)
+    return None
 
 
 def _start_worker(niceness: int, owner: int) -> None:
